@@ -1,0 +1,37 @@
+"""Notifiers: one module per channel, registered here by their config ``type``.
+
+Each class has a ``Config`` pydantic model (subclass of NotifierConfig) beside its
+code and takes ``(config, context)``; ``send(record)`` delivers one alert record or
+raises a RetryableError / PermanentError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from notifiers.base import (
+    Notifier,
+    NotifierConfig,
+    NotifierContext,
+    NotifierError,
+    PermanentError,
+    RetryableError,
+)
+from notifiers.console import ConsoleNotifier
+from notifiers.jsonl import JsonlNotifier
+
+REGISTRY: dict[str, Any] = {
+    "console": ConsoleNotifier,
+    "jsonl": JsonlNotifier,
+}
+
+
+def build_notifier(config: NotifierConfig, context: NotifierContext) -> Notifier:
+    """Instantiate the notifier class registered for ``config.type``."""
+    return REGISTRY[config.type](config, context)
+
+
+__all__ = [
+    "REGISTRY", "Notifier", "NotifierConfig", "NotifierContext", "NotifierError",
+    "PermanentError", "RetryableError", "build_notifier",
+]
