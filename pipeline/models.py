@@ -1,0 +1,161 @@
+"""The schema: SQLAlchemy 2 declarative tables, created and changed only by Alembic.
+
+Uniqueness that matters for "never twice" lives here as constraints, so races are
+settled by the database (one key per article identity, one delivery per alert and
+notifier), not by what one process happens to remember.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python, naive UTC in the column (SQLite has no zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Feed(Base):
+    """Polling state of one configured feed, keyed by its config name."""
+
+    __tablename__ = "feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Article(Base):
+    """One normalized feed entry; exact duplicates become ArticleSource rows instead."""
+
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
+    guid: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    outlet: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Why an article that matched did not alert (e.g. "backfill"); null otherwise.
+    skip_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class ArticleKey(Base):
+    """Identity keys (guid, canonical URL, fingerprints) pointing at the first article."""
+
+    __tablename__ = "article_keys"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+
+
+class ArticleSource(Base):
+    """Every (feed, URL) an article was seen under: the story's sources."""
+
+    __tablename__ = "article_sources"
+    __table_args__ = (UniqueConstraint("article_id", "feed_id", "url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"))
+    outlet: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MatchRow(Base):
+    __tablename__ = "matches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    words: Mapped[list[str]] = mapped_column(JSON)
+
+
+class Incident(Base):
+    """The unit of alerting; for now one story (an article and its exact duplicates)."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    severity: Mapped[str] = mapped_column(String(10))
+    first_article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_update: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Delivery(Base):
+    """The outbox: one alert to one notifier, tracked until sent or given up."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "notifier"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    notifier: Mapped[str] = mapped_column(String(100))
+    # pending -> sending -> sent | failed (permanent error or attempts exhausted)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
