@@ -1,0 +1,104 @@
+"""Wiring: build the running parts from a validated Config.
+
+The only place that constructs dependencies; everything it builds takes them as
+arguments, so tests can hand in their own fetcher, clock, notifiers or database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifiers import Notifier, NotifierContext, build_notifier
+from pipeline import store
+from pipeline.clock import Clock, utcnow
+from pipeline.config import Config, ConfigError
+from pipeline.db import make_engine, migrate, resolve_url
+from pipeline.fetch import Fetcher, HttpFetcher
+from pipeline.ingest import Ingestor
+from pipeline.outbox import Outbox
+from rules import RuleSet, build_ruleset
+from rules.packs import read_bundled
+
+log = logging.getLogger("cfwatch")
+
+
+def load_rules(config: Config) -> RuleSet:
+    """The bundled packs and rule files named in config, compiled into one matcher."""
+    sources: list[tuple[str, str]] = []
+    for index, name in enumerate(config.rules.packs):
+        try:
+            sources.append(read_bundled(name))
+        except KeyError as exc:
+            raise ConfigError(config.source, None, ("rules", "packs", index), str(exc.args[0])) from None
+    for index, name in enumerate(config.rules.files):
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else config.base_dir / path
+        try:
+            sources.append((path.read_text(encoding="utf-8"), str(path)))
+        except OSError as exc:
+            raise ConfigError(config.source, None, ("rules", "files", index),
+                              f"cannot read rule file {path}: {exc.strerror}") from None
+    return build_ruleset(sources)
+
+
+def database_url(config: Config) -> str:
+    return resolve_url(config.database, config.base_dir)
+
+
+def open_database(config: Config) -> tuple[Engine, sessionmaker[Session]]:
+    """Engine with the schema migrated to head, and a session factory."""
+    engine = make_engine(database_url(config))
+    migrate(engine)
+    return engine, sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    ruleset: RuleSet
+    fetcher: Fetcher
+    notifiers: dict[str, Notifier]
+    ingestor: Ingestor
+    outbox: Outbox
+    clock: Clock = field(default=utcnow)
+
+    @classmethod
+    def build(cls, config: Config, *, fetcher: Fetcher | None = None, clock: Clock = utcnow,
+              context: NotifierContext | None = None, ruleset: RuleSet | None = None) -> App:
+        ruleset = ruleset or load_rules(config)
+        context = context or NotifierContext(base_dir=config.base_dir, env=_environ())
+        notifiers = {n.name: build_notifier(n, context) for n in config.notifiers}
+        engine, sessions = open_database(config)
+        with sessions.begin() as session:
+            store.sync_feeds(session, [f for f in config.feeds if f.enabled])
+        fetch = config.fetch
+        fetcher = fetcher or HttpFetcher.create(
+            connect_timeout=fetch.connect_timeout, read_timeout=fetch.read_timeout,
+            total_timeout=fetch.total_timeout, max_redirects=fetch.max_redirects,
+            user_agent=fetch.user_agent, max_connections=fetch.concurrency)
+        ingestor = Ingestor(config=config, sessions=sessions, ruleset=ruleset, fetcher=fetcher, clock=clock)
+        outbox = Outbox(sessions=sessions, notifiers=notifiers, config=config.delivery, clock=clock)
+        return cls(config, engine, sessions, ruleset, fetcher, notifiers, ingestor, outbox, clock)
+
+    @property
+    def feeds(self) -> list:
+        return [f for f in self.config.feeds if f.enabled]
+
+    def close(self) -> None:
+        close = getattr(self.fetcher, "close", None)
+        if close is not None:
+            close()
+        self.engine.dispose()
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)

@@ -1,0 +1,150 @@
+"""``cfwatch``: the command line.
+
+``cfwatch [--config PATH] COMMAND``; the config path is a global option, else
+``$CFWATCH_CONFIG``, else ``./config.yaml``. Exit 0 on success, 2 on bad config or
+input (with file, line and key), 1 on other failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pipeline.config import Config, ConfigError, load_config
+from pipeline.logfmt import setup_logging
+from rules import SourceError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input on the command line or in an input file: exit 2."""
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("CFWATCH_CONFIG") or "config.yaml")
+
+
+def load(args: argparse.Namespace) -> Config:
+    config = load_config(config_path(args))
+    setup_logging(args.log_level or config.log_level)
+    return config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.app import App
+    from pipeline.daemon import AlreadyRunning, run_daemon
+
+    app = App.build(load(args))
+    try:
+        return run_daemon(app)
+    except AlreadyRunning as exc:
+        print(f"cfwatch: {exc}", file=sys.stderr)
+        app.close()
+        return EXIT_FAIL
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from pipeline.app import App
+    from pipeline.cycle import run_once
+
+    if not args.once:
+        raise UsageError("poll needs --once (use `cfwatch run` for the daemon)")
+    app = App.build(load(args))
+    try:
+        report = run_once(app)
+    finally:
+        app.close()
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from pipeline.app import load_rules
+
+    config = load_config(config_path(args))
+    ruleset = load_rules(config)
+    enabled = [f for f in config.feeds if f.enabled]
+    print(f"{config.source}: OK")
+    print(f"  database:  {_redact_url(config.database)}")
+    print(f"  feeds:     {len(enabled)} enabled of {len(config.feeds)}")
+    for feed in config.feeds:
+        state = "" if feed.enabled else " (disabled)"
+        print(f"    - {feed.name}: every {_dur(feed.every)}, outlet {feed.outlet_name}{state}")
+    print(f"  rules:     {len(ruleset)} rules from packs {config.rules.packs} and {len(config.rules.files)} files")
+    print(f"  notifiers: {', '.join(f'{n.name} ({n.type})' for n in config.notifiers) or 'none'}")
+    print(f"  routes:    {len(config.routes) or 'none (every alert to every notifier)'}")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pipeline.app import open_database
+    from pipeline.starter import STARTER_CONFIG
+
+    path = config_path(args)
+    if path.exists():
+        print(f"{path} exists; keeping it")
+    else:
+        path.write_text(STARTER_CONFIG, encoding="utf-8")
+        print(f"wrote {path}: edit its feeds and notifiers, then `cfwatch check-config`")
+    config = load_config(path)
+    engine, _sessions = open_database(config)
+    engine.dispose()
+    print(f"database ready: {_redact_url(config.database)}")
+    return EXIT_OK
+
+
+def _dur(delta: object) -> str:
+    from pipeline.durations import format_duration
+
+    return format_duration(delta)  # type: ignore[arg-type]
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pipeline import cli_rules, cli_show
+
+    parser = argparse.ArgumentParser(prog="cfwatch", description="Alerts on ceasefire violations in news feeds.")
+    parser.add_argument("--config", "-c", help="config file (default $CFWATCH_CONFIG or ./config.yaml)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the daemon until SIGINT/SIGTERM").set_defaults(func=cmd_run)
+    poll = sub.add_parser("poll", help="poll every feed now, deliver, exit")
+    poll.add_argument("--once", action="store_true", help="one full cycle, then exit")
+    poll.set_defaults(func=cmd_poll)
+    sub.add_parser("check-config", help="validate the config and print a summary").set_defaults(func=cmd_check_config)
+    sub.add_parser("init", help="write a starter config if none exists and create the database"
+                   ).set_defaults(func=cmd_init)
+    cli_rules.add_commands(sub)
+    cli_show.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (ConfigError, SourceError, UsageError) as exc:
+        print(f"cfwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

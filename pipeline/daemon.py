@@ -1,0 +1,117 @@
+"""``cfwatch run``: APScheduler with one job per feed plus the delivery sender.
+
+The scheduler keeps an in-memory job store (a persistent one must never be shared
+between processes). Polls run in a thread pool; deliveries run in their own executor
+so a slow channel never delays polling. SIGINT/SIGTERM stop the scheduler with
+``wait=True``: polls in flight finish and commit, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import random
+import signal
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.engine import make_url
+
+from pipeline.app import App, database_url
+from pipeline.config import FeedConfig
+from pipeline.logfmt import log_event
+
+log = logging.getLogger("cfwatch.daemon")
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+def lock_database(url: str) -> IO[str] | None:
+    """One daemon per SQLite file: a second one would double every alert."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(f"{parsed.database}.lock")
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunning(f"another cfwatch daemon is already running on {parsed.database} "
+                             f"(lock {path} is held); stop it first") from None
+    return handle
+
+
+def build_scheduler(app: App, rng: random.Random | None = None) -> BackgroundScheduler:
+    rng = rng or random.Random()
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(app.config.fetch.concurrency),
+                   "delivery": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+        timezone="UTC",
+    )
+    now = datetime.now().astimezone()
+    for feed in app.feeds:
+        # Start soon, but spread the first polls over a few seconds.
+        first = now + timedelta(seconds=rng.uniform(0, min(5.0, feed.every.total_seconds())))
+        scheduler.add_job(_poll_job, "interval", args=(app, feed), id=f"feed:{feed.name}",
+                          seconds=feed.every.total_seconds(), next_run_time=first,
+                          jitter=max(1, int(feed.every.total_seconds() * app.config.fetch.jitter)))
+    scheduler.add_job(_deliver_job, "interval", args=(app,), id="deliveries", seconds=1,
+                      executor="delivery", next_run_time=now)
+    return scheduler
+
+
+def _poll_job(app: App, feed: FeedConfig) -> None:
+    try:
+        app.ingestor.poll(feed)
+    except Exception:  # a bug must not silently kill this feed's job
+        log.exception("poll of feed %s crashed", feed.name)
+
+
+def _deliver_job(app: App) -> None:
+    try:
+        app.outbox.deliver_due()
+    except Exception:
+        log.exception("delivery round crashed")
+
+
+def run_daemon(app: App, stop: threading.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set); returns the exit code."""
+    lock = lock_database(database_url(app.config))
+    stop = stop or threading.Event()
+    _install_signals(stop)
+    app.outbox.recover()
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    log_event(log, logging.INFO, "started", feeds=len(app.feeds), rules=len(app.ruleset),
+              notifiers=",".join(app.notifiers) or "none")
+    try:
+        stop.wait()
+    finally:
+        log_event(log, logging.INFO, "stopping", reason="signal")
+        scheduler.shutdown(wait=True)
+        app.outbox.deliver_due()
+        app.close()
+        if lock is not None:
+            lock.close()
+    log_event(log, logging.INFO, "stopped")
+    return 0
+
+
+def _install_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

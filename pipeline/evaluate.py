@@ -1,0 +1,237 @@
+"""Measure a RuleSet on the labelled evaluation corpus (../shared/corpus).
+
+The corpus may not be redistributed: it is read from its folder at run time and
+nothing from it is written anywhere. Worst misses / false positives are returned in
+the report for printing to a terminal only.
+
+    python -m pipeline.evaluate [CORPUS_DIR] [--examples N] [--bench]
+
+Label mapping (corpus/README.md):
+
+- acled_events.csv, one row per ``dup_group``, classified as title="", text=notes.
+  shelling: gold = sub_event_type Shelling/artillery/missile attack or Air/drone strike;
+  hostilities: predicted shelling or armed_clash, gold = event_type Battles or
+  Explosions/Remote violence; armed_clash: gold = sub_event_type Armed clash.
+  For these three the negatives are only Protests, Riots and Strategic developments
+  rows (other violence, e.g. attacks on civilians, is neither counted for nor against).
+  casualties: gold = the note states a number of people killed (KILLED_COUNT_RE);
+  notes that only state people injured are left out (our category also covers
+  injuries, the gold does not), as are notes hedged as "coded as"/"unknown".
+- real_sentences.jsonl: treaty_appeal vs negative_treaty, ceasefire_violation vs
+  negative_ceasefire, and shelling recall on the ``shelling`` label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rules import RuleSet, build_ruleset
+from rules.packs import read_bundled
+
+SHELLING_SUB = {"Shelling/artillery/missile attack", "Air/drone strike"}
+HOSTILE_EVENTS = {"Battles", "Explosions/Remote violence"}
+NEGATIVE_EVENTS = {"Protests", "Riots", "Strategic developments"}
+
+_NUM = (r"(?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+        r"|dozens?|scores|several|a|an|at least \d+)")
+# "3 soldiers were killed", "killing 2", "4 dead", "a civilian died": a stated count.
+KILLED_COUNT_RE = re.compile(
+    rf"\b{_NUM}\b(?:[\s-]+[\w()'-]+){{0,5}}?[\s-]+(?:(?:was|were|are|been|being|later)\s+)*"
+    rf"(?:killed|dead|died|slain|fatalities|deaths|bodies)\b"
+    rf"|\bkill(?:ed|ing|s)\s+(?:at least\s+)?{_NUM}\b",
+    re.IGNORECASE)
+_HEDGED_RE = re.compile(r"coded as|unknown number|unclear|no fatalit|no casualt|split",
+                        re.IGNORECASE)
+_INJURED_RE = re.compile(r"\b(?:injur|wound)", re.IGNORECASE)
+
+
+@dataclass
+class Score:
+    """Counts for one measure, with a few example ids/texts of each error kind."""
+
+    name: str
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    misses: list[str] = field(default_factory=list)
+    false_positives: list[str] = field(default_factory=list)
+
+    def add(self, gold: bool, predicted: bool, label: str) -> None:
+        if gold and predicted:
+            self.tp += 1
+        elif predicted:
+            self.fp += 1
+            self.false_positives.append(label)
+        elif gold:
+            self.fn += 1
+            self.misses.append(label)
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class EvalReport:
+    scores: list[Score] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why a corpus file was not used
+
+
+def _snippet(row_id: str, text: str, width: int = 220) -> str:
+    flat = " ".join(text.split())
+    return f"{row_id}: {flat[:width]}{'...' if len(flat) > width else ''}"
+
+
+def _acled_rows(path: Path) -> Iterable[dict[str, str]]:
+    seen: set[str] = set()
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["dup_group"] not in seen:
+                seen.add(row["dup_group"])
+                yield row
+
+
+def states_killed_count(note: str) -> bool | None:
+    """Gold for casualties: True/False, or None when the note is left out."""
+    if KILLED_COUNT_RE.search(note) and not _HEDGED_RE.search(note):
+        return True
+    if _INJURED_RE.search(note) or _HEDGED_RE.search(note):
+        return None
+    return False
+
+
+def evaluate_acled(ruleset: RuleSet, path: Path) -> list[Score]:
+    shelling, hostile = Score("acled shelling"), Score("acled hostilities")
+    clash, casualties = Score("acled armed_clash"), Score("acled casualties")
+    for row in _acled_rows(path):
+        note, event, sub = row["notes"], row["event_type"], row["sub_event_type"]
+        cats = set(ruleset.classify("", note).categories)
+        label = _snippet(f"{row['event_id_cnty']} [{sub}]", note)
+        if event in HOSTILE_EVENTS or event in NEGATIVE_EVENTS:
+            hostile.add(event in HOSTILE_EVENTS, bool(cats & {"shelling", "armed_clash"}),
+                        label)
+        if sub in SHELLING_SUB or event in NEGATIVE_EVENTS:
+            shelling.add(sub in SHELLING_SUB, "shelling" in cats, label)
+        if sub == "Armed clash" or event in NEGATIVE_EVENTS:
+            clash.add(sub == "Armed clash", "armed_clash" in cats, label)
+        gold = states_killed_count(note)
+        if gold is not None:
+            casualties.add(gold, "casualties" in cats, label)
+    return [hostile, shelling, clash, casualties]
+
+
+def evaluate_sentences(ruleset: RuleSet, path: Path) -> list[Score]:
+    treaty, ceasefire = Score("sentences treaty_appeal"), Score("sentences ceasefire_violation")
+    shelling = Score("sentences shelling (recall)")
+    with path.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    for no, row in enumerate(rows, 1):
+        label, text = row["label"], row["text"]
+        cats = set(ruleset.classify("", text).categories)
+        shown = _snippet(f"line {no} [{label}]", text)
+        if label in ("treaty_appeal", "negative_treaty"):
+            treaty.add(label == "treaty_appeal", "treaty_appeal" in cats, shown)
+        if label in ("ceasefire_violation", "negative_ceasefire"):
+            ceasefire.add(label == "ceasefire_violation", "ceasefire_violation" in cats, shown)
+        if label == "shelling":
+            shelling.add(True, "shelling" in cats, shown)
+    return [treaty, ceasefire, shelling]
+
+
+_SOURCES: list[tuple[str, Callable[[RuleSet, Path], list[Score]]]] = [
+    ("acled_events.csv", evaluate_acled),
+    ("real_sentences.jsonl", evaluate_sentences),
+]
+
+
+def evaluate(ruleset: RuleSet, corpus_dir: Path) -> EvalReport:
+    """Run every measure whose corpus file exists; note the ones skipped."""
+    report = EvalReport()
+    for name, measure in _SOURCES:
+        path = Path(corpus_dir) / name
+        if not path.is_file():
+            report.skipped.append(f"{name}: not found in {corpus_dir}, skipped")
+            continue
+        report.scores += measure(ruleset, path)
+    return report
+
+
+def format_report(report: EvalReport) -> str:
+    """A markdown table of the measures, then the skipped files."""
+    lines = ["| measure | n | TP | FP | FN | precision | recall | F1 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in report.scores:
+        n = s.tp + s.fp + s.fn + s.tn
+        lines.append(f"| {s.name} | {n} | {s.tp} | {s.fp} | {s.fn} | "
+                     f"{s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} |")
+    lines += [f"\n_{message}_" for message in report.skipped]
+    return "\n".join(lines)
+
+
+def format_examples(report: EvalReport, count: int) -> str:
+    """Misses and false positives per measure: for the terminal, never for files."""
+    out: list[str] = []
+    for s in report.scores:
+        for kind, items in (("misses", s.misses), ("false positives", s.false_positives)):
+            if items:
+                out.append(f"\n## {s.name}: {kind} ({len(items)})")
+                out += [f"- {item}" for item in items[:count]]
+    return "\n".join(out)
+
+
+def bench(ruleset: RuleSet, corpus_dir: Path, seconds: float = 3.0) -> tuple[float, int]:
+    """items/s classifying ACLED notes padded to ~700 chars (title + summary size)."""
+    notes = [row["notes"] for row in _acled_rows(Path(corpus_dir) / "acled_events.csv")]
+    # Two notes per item: ACLED notes average ~330 chars, feed items ~700.
+    items = [(notes[i][:120], notes[i] + " " + notes[i + 1]) for i in range(0, len(notes) - 1)]
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for title, text in items:
+            ruleset.classify(title, text)
+        done += len(items)
+    elapsed = time.perf_counter() - start
+    chars = sum(len(t) + len(x) for t, x in items) // len(items)
+    return done / elapsed, chars
+
+
+def main(argv: list[str] | None = None) -> int:
+    default = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    parser = argparse.ArgumentParser(description="Evaluate the bundled rule pack.")
+    parser.add_argument("corpus", nargs="?", type=Path, default=default)
+    parser.add_argument("--examples", type=int, default=0, help="show N errors per measure")
+    parser.add_argument("--bench", action="store_true", help="also measure items/s")
+    args = parser.parse_args(argv)
+    ruleset = build_ruleset([read_bundled("ceasefire")])
+    report = evaluate(ruleset, args.corpus)
+    print(format_report(report))
+    if args.examples:
+        print(format_examples(report, args.examples))
+    if args.bench and (args.corpus / "acled_events.csv").is_file():
+        rate, chars = bench(ruleset, args.corpus)
+        print(f"\nclassify(): {rate:,.0f} items/s on one core "
+              f"(avg {chars} chars per item, {len(ruleset)} rules)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

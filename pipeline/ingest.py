@@ -1,0 +1,193 @@
+"""One poll of one feed: fetch -> parse -> store -> rules -> alert -> outbox.
+
+The orchestration: it calls the I/O (fetcher, database) around pure steps (parse,
+rules, decide). Fetching, parsing and rule matching happen outside any database
+transaction; everything a poll writes (articles, sources, matches, incident, alert,
+delivery rows, feed state) commits in one transaction, so a crash leaves either all
+of it or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline import store
+from pipeline.articles import ParsedArticle
+from pipeline.config import Config, FeedConfig
+from pipeline.decide import Route, decide_article, select_notifiers
+from pipeline.fetch import Fetcher, FetchRequest, FetchResult
+from pipeline.logfmt import log_event
+from pipeline.parse import NotAFeed, ParsedFeed, parse_feed
+from pipeline.records import alert_record
+from pipeline.schedule import next_poll
+from rules import RuleSet
+
+log = logging.getLogger("cfwatch.poll")
+
+
+@dataclass
+class PollReport:
+    """What one poll did; logged as one line and summed by ``poll --once``."""
+
+    feed: str
+    outcome: str  # new_items | unchanged | not_modified | error | skipped
+    status: int | None = None
+    items: int = 0
+    new: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    error: str | None = None
+    ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class _FeedState:
+    id: int
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_poll_at: datetime | None
+    error_count: int
+    first_poll: bool
+
+
+class Ingestor:
+    def __init__(self, *, config: Config, sessions: sessionmaker[Session], ruleset: RuleSet, fetcher: Fetcher,
+                 clock: Callable[[], datetime], rng: random.Random | None = None) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.ruleset = ruleset
+        self.fetcher = fetcher
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.routes = [Route(tuple(r.notify), _tuple(r.categories), r.min_severity, _tuple(r.feeds),
+                             _tuple(r.tags), r.continue_) for r in config.routes]
+        self.notifier_names = [n.name for n in config.notifiers]
+
+    def poll(self, feed: FeedConfig, *, force: bool = False) -> PollReport:
+        """Poll one feed; never raises for the feed's own faults (they are stored on it)."""
+        now = self.clock()
+        state = self._state(feed.name)
+        if not force and state.next_poll_at is not None and state.next_poll_at > now:
+            return PollReport(feed.name, "skipped")
+        request = FetchRequest(feed.url, state.etag, state.last_modified,
+                               feed.max_bytes or self.config.fetch.max_bytes)
+        result = self.fetcher.fetch(request)
+        report = self._handle(feed, state, result, now)
+        report.ms = round(result.elapsed * 1000, 1)
+        log_event(log, logging.WARNING if report.outcome == "error" else logging.INFO, "poll",
+                  feed=report.feed, outcome=report.outcome, status=report.status, items=report.items,
+                  new=report.new, duplicates=report.duplicates, alerts=report.alerts, ms=report.ms,
+                  error=report.error)
+        return report
+
+    def _handle(self, feed: FeedConfig, state: _FeedState, result: FetchResult, now: datetime) -> PollReport:
+        if result.outcome == "error":
+            return self._failed(feed, state, result.error or "fetch failed", result.status, result.retry_after, now)
+        if result.outcome == "not_modified":
+            self._succeeded(feed, state, now, result, state.body_hash, new=0)
+            return PollReport(feed.name, "not_modified", result.status)
+        digest = hashlib.sha256(result.body).hexdigest()
+        if digest == state.body_hash:  # no ETag support upstream, same bytes: skip parsing
+            self._succeeded(feed, state, now, result, digest, new=0)
+            return PollReport(feed.name, "unchanged", result.status)
+        try:
+            parsed = parse_feed(result.body, feed.name, feed.outlet_name)
+        except NotAFeed as exc:
+            return self._failed(feed, state, f"not a feed: {exc}", result.status, None, now)
+        if parsed.warning:
+            log_event(log, logging.INFO, "malformed_feed_kept_entries", feed=feed.name,
+                      entries=len(parsed.articles), problem=parsed.warning[:200])
+        return self._ingest(feed, state, result, digest, parsed, now)
+
+    def _ingest(self, feed: FeedConfig, state: _FeedState, result: FetchResult, digest: str,
+                parsed: ParsedFeed, now: datetime) -> PollReport:
+        report = PollReport(feed.name, "new_items", result.status, items=len(parsed.articles))
+        all_keys = [k for a in parsed.articles for k in a.keys]
+        with self.sessions.begin() as session:
+            known = store.known_keys(session, all_keys)
+        # Rules run outside the write transaction; only articles not seen before.
+        results = {id(a): self.ruleset.classify(a.title, a.text).to_record()
+                   for a in parsed.articles if not any(k in known for k in a.keys)}
+        with self.sessions.begin() as session:
+            known = store.known_keys(session, all_keys)  # again, under the write lock
+            for article in parsed.articles:
+                self._store_one(session, feed, state, article, known, results, now, report)
+            self._record_success(session, feed, state, now, result, digest, report.new)
+        return report
+
+    def _store_one(self, session: Session, feed: FeedConfig, state: _FeedState, article: ParsedArticle,
+                   known: dict[str, int], results: dict[int, dict[str, Any]], now: datetime,
+                   report: PollReport) -> None:
+        existing = next((known[k] for k in article.keys if k in known), None)
+        if existing is not None:
+            if store.add_source(session, existing, state.id, article, now):
+                report.duplicates += 1
+            return
+        result = results.get(id(article)) or self.ruleset.classify(article.title, article.text).to_record()
+        decision = decide_article(result["categories"], article.published, first_poll=state.first_poll,
+                                  backfill=feed.backfill, now=now)
+        skip = None if decision.alert or decision.reason == "no_match" else decision.reason
+        row = store.insert_article(session, state.id, article, now, skip)
+        store.add_source(session, row.id, state.id, article, now)
+        known.update((k, row.id) for k in article.keys)
+        store.insert_matches(session, row.id, result["matches"])
+        report.new += 1
+        if decision.alert:
+            self._alert(session, feed, row, article, result, decision.reason, now)
+            report.alerts += 1
+
+    def _alert(self, session: Session, feed: FeedConfig, row: Any, article: ParsedArticle,
+               result: dict[str, Any], reason: str, now: datetime) -> None:
+        incident = store.create_incident(session, row, result, now)
+        alert = store.create_alert(session, incident.id, "new", reason, result["severity"], now)
+        record = alert_record(alert_id=alert.id, incident_id=incident.id, event="new", reason=reason,
+                              title=incident.title, url=article.url, published=article.published,
+                              result=result, sources=store.sources_of(session, row.id), created_at=now)
+        alert.record = record
+        targets = select_notifiers(record, feed.name, feed.tags, self.routes, self.notifier_names)
+        store.enqueue(session, alert.id, targets, now)
+
+    def _state(self, name: str) -> _FeedState:
+        with self.sessions.begin() as session:
+            row = store.feed_row(session, name)
+            return _FeedState(row.id, row.etag, row.last_modified, row.body_hash, row.next_poll_at,
+                              row.error_count, row.last_success_at is None)
+
+    def _succeeded(self, feed: FeedConfig, state: _FeedState, now: datetime, result: FetchResult,
+                   digest: str | None, new: int) -> None:
+        with self.sessions.begin() as session:
+            self._record_success(session, feed, state, now, result, digest, new)
+
+    def _record_success(self, session: Session, feed: FeedConfig, state: _FeedState, now: datetime,
+                        result: FetchResult, digest: str | None, new: int) -> None:
+        store.record_poll(session, state.id, etag=result.etag, last_modified=result.last_modified,
+                          body_hash=digest, last_polled_at=now, last_success_at=now, last_status=result.status,
+                          error_count=0, new_items=new,
+                          next_poll_at=self._next(feed, now, 0, None))
+
+    def _failed(self, feed: FeedConfig, state: _FeedState, error: str, status: int | None,
+                retry_after: float | None, now: datetime) -> PollReport:
+        errors = state.error_count + 1
+        with self.sessions.begin() as session:
+            store.record_poll(session, state.id, last_polled_at=now, last_status=status, last_error=error[:1000],
+                              last_error_at=now, error_count=errors,
+                              next_poll_at=self._next(feed, now, errors, retry_after))
+        return PollReport(feed.name, "error", status, error=error)
+
+    def _next(self, feed: FeedConfig, now: datetime, errors: int, retry_after: float | None) -> datetime:
+        fetch = self.config.fetch
+        return next_poll(now, feed.every, error_count=errors, retry_after=retry_after, jitter=fetch.jitter,
+                         max_backoff=fetch.max_backoff, rng=self.rng)
+
+
+def _tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)

@@ -1,0 +1,126 @@
+"""Database reads and writes for ingest (I/O only; decisions live in pipeline.decide).
+
+Lookups are batched per feed (one ``IN`` query for all keys of a poll) because an
+"already stored?" query per item costs tens of times more than one per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from pipeline.articles import ParsedArticle
+from pipeline.config import FeedConfig
+from pipeline.models import Alert, Article, ArticleKey, ArticleSource, Delivery, Feed, Incident, MatchRow
+
+_IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+
+def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> dict[str, int]:
+    """Make sure every configured feed has a row; a changed URL resets its cache state."""
+    rows = {f.name: f for f in session.scalars(select(Feed))}
+    for cfg in feeds:
+        row = rows.get(cfg.name)
+        if row is None:
+            row = Feed(name=cfg.name, url=cfg.url, error_count=0, polls=0, items_seen=0)
+            session.add(row)
+            rows[cfg.name] = row
+        elif row.url != cfg.url:
+            row.url, row.etag, row.last_modified, row.body_hash = cfg.url, None, None, None
+    session.flush()
+    return {name: row.id for name, row in rows.items()}
+
+
+def feed_row(session: Session, name: str) -> Feed:
+    row = session.scalars(select(Feed).where(Feed.name == name)).one_or_none()
+    if row is None:
+        raise LookupError(f"feed '{name}' has no state row; was sync_feeds run?")
+    return row
+
+
+def known_keys(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """Map of the given identity keys that are already stored to their article id."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        rows = session.execute(select(ArticleKey.key, ArticleKey.article_id).where(ArticleKey.key.in_(chunk)))
+        found.update({key: article_id for key, article_id in rows})
+    return found
+
+
+def insert_article(session: Session, feed_id: int, article: ParsedArticle, now: datetime,
+                   skip_reason: str | None) -> Article:
+    row = Article(feed_id=feed_id, guid=article.guid, url=article.url, title=article.title, text=article.text,
+                  outlet=article.outlet, fingerprint=article.fingerprint, published_at=article.published,
+                  fetched_at=now, skip_reason=skip_reason)
+    session.add(row)
+    session.flush()
+    session.add_all(ArticleKey(key=key, article_id=row.id) for key in article.keys)
+    return row
+
+
+def add_source(session: Session, article_id: int, feed_id: int, article: ParsedArticle, now: datetime) -> bool:
+    """Record that an article was also seen here; False when this exact source is known."""
+    url = article.url or ""
+    exists = session.scalar(select(ArticleSource.id).where(
+        ArticleSource.article_id == article_id, ArticleSource.feed_id == feed_id, ArticleSource.url == url))
+    if exists is not None:
+        return False
+    session.add(ArticleSource(article_id=article_id, feed_id=feed_id, outlet=article.outlet, url=url,
+                              title=article.title, seen_at=now))
+    return True
+
+
+def sources_of(session: Session, article_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(select(ArticleSource).where(ArticleSource.article_id == article_id)
+                           .order_by(ArticleSource.id))
+    return [{"outlet": r.outlet, "url": r.url or None, "title": r.title} for r in rows]
+
+
+def insert_matches(session: Session, article_id: int, matches: Sequence[dict[str, Any]]) -> None:
+    session.add_all(MatchRow(article_id=article_id, rule=m["rule"], category=m["category"],
+                             severity=m["severity"], words=list(m.get("text") or [])) for m in matches)
+
+
+def create_incident(session: Session, article: Article, result: dict[str, Any], now: datetime) -> Incident:
+    incident = Incident(key=f"article:{article.id}", title=article.title or article.text[:200],
+                        categories=list(result["categories"]), severity=result["severity"],
+                        first_article_id=article.id, first_seen=now, last_update=now)
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def create_alert(session: Session, incident_id: int, event: str, reason: str, severity: str,
+                 now: datetime) -> Alert:
+    alert = Alert(incident_id=incident_id, event=event, reason=reason, severity=severity, record={},
+                  created_at=now)
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def enqueue(session: Session, alert_id: int, notifiers: Iterable[str], now: datetime) -> None:
+    """Outbox rows, written in the alert's own transaction so neither exists without the other."""
+    session.add_all(Delivery(alert_id=alert_id, notifier=name, status="pending", attempts=0,
+                             next_attempt_at=now, created_at=now) for name in notifiers)
+
+
+def record_poll(session: Session, feed_id: int, new_items: int = 0, **values: Any) -> None:
+    session.execute(update(Feed).where(Feed.id == feed_id)
+                    .values(polls=Feed.polls + 1, items_seen=Feed.items_seen + new_items, **values))
+
+
+def recent_alerts(session: Session, limit: int) -> list[Alert]:
+    return list(session.scalars(select(Alert).order_by(Alert.id.desc()).limit(limit)))
+
+
+def delivery_counts(session: Session) -> dict[tuple[str, str], int]:
+    rows = session.execute(select(Delivery.notifier, Delivery.status, func.count())
+                           .group_by(Delivery.notifier, Delivery.status))
+    return {(notifier, status): count for notifier, status, count in rows}
