@@ -9,8 +9,10 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(value: str | int | float) -> timedelta:
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
     """Parse ``10m``/``1h30m``/a number of seconds; ValueError with the accepted forms."""
+    if isinstance(value, timedelta):
+        return value
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 10m, 1h or 7d")
     if isinstance(value, (int, float)):
