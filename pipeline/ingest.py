@@ -76,7 +76,9 @@ class Ingestor:
         """Poll one feed; never raises for the feed's own faults (they are stored on it)."""
         now = self.clock()
         state = self._state(feed.name)
-        if not force and state.next_poll_at is not None and state.next_poll_at > now:
+        # The scheduler's interval drives healthy feeds; the stored next poll time only
+        # holds back a feed that is failing (backoff) or was told to wait (Retry-After).
+        if not force and state.error_count and state.next_poll_at is not None and state.next_poll_at > now:
             return PollReport(feed.name, "skipped")
         request = FetchRequest(feed.url, state.etag, state.last_modified,
                                feed.max_bytes or self.config.fetch.max_bytes)

@@ -148,3 +148,25 @@ def test_routes_choose_notifiers(feed_server, write_config, tmp_path):
     assert len(read_jsonl(tmp_path / "treaties.jsonl")) == 1
     assert len(read_jsonl(tmp_path / "alerts.jsonl")) == 1
     assert read_jsonl(tmp_path / "ukraine.jsonl") == []
+
+
+def test_failing_feed_backs_off_between_scheduled_polls(feed_server, write_config):
+    url = feed_server.set("/down.xml", "down", status=503, headers={"Retry-After": "600"},
+                          content_type="text/plain")
+    clock_now = [now()]
+    app = App.build(load_config(write_config([{"name": "down", "url": url, "every": "1m"}])),
+                    clock=lambda: clock_now[0])
+    try:
+        feed = app.feeds[0]
+        assert app.ingestor.poll(feed).outcome == "error"
+        clock_now[0] += timedelta(minutes=2)  # the scheduler ticks again, but Retry-After asked for 10 min
+        assert app.ingestor.poll(feed).outcome == "skipped"
+        assert len(feed_server.hits("/down.xml")) == 1
+        clock_now[0] += timedelta(minutes=9)
+        feed_server.set("/down.xml", rss([]))
+        assert app.ingestor.poll(feed).outcome == "new_items"
+        with app.sessions() as session:
+            row = session.scalars(select(Feed)).one()
+        assert row.error_count == 0 and row.last_status == 200
+    finally:
+        app.close()
