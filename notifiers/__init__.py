@@ -1,8 +1,8 @@
 """Notifiers: one module per channel, registered here by their config ``type``.
 
 Each class has a ``Config`` pydantic model (subclass of NotifierConfig) beside its
-code and takes ``(config, context)``; ``send(record)`` delivers one alert record or
-raises a RetryableError / PermanentError.
+code and takes ``(config, context)``; ``send(message)`` delivers one alert or raises a
+RetryableError / PermanentError (see notifiers.base for the optional capabilities).
 """
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from notifiers.base import (
+    Message,
     Notifier,
     NotifierConfig,
     NotifierContext,
     NotifierError,
+    Pacing,
     PermanentError,
     RetryableError,
+    Sent,
 )
 from notifiers.console import ConsoleNotifier
 from notifiers.jsonl import JsonlNotifier
@@ -32,6 +35,6 @@ def build_notifier(config: NotifierConfig, context: NotifierContext) -> Notifier
 
 
 __all__ = [
-    "REGISTRY", "Notifier", "NotifierConfig", "NotifierContext", "NotifierError",
-    "PermanentError", "RetryableError", "build_notifier",
+    "REGISTRY", "Message", "Notifier", "NotifierConfig", "NotifierContext", "NotifierError", "Pacing",
+    "PermanentError", "RetryableError", "Sent", "build_notifier",
 ]

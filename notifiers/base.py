@@ -54,11 +54,45 @@ class NotifierContext:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Message:
+    """One alert on its way to one notifier."""
+
+    record: dict[str, Any]
+    delivery_id: int
+    # What this notifier returned for the incident's first message (a Slack ``ts``, an
+    # email Message-ID), so updates can be threaded under it; None for a first alert.
+    thread_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A successful send; ``ref`` identifies the message in its channel, for threading."""
+
+    ref: str | None = None
+
+
 class Notifier(Protocol):
-    """One configured delivery target."""
+    """One configured delivery target.
+
+    Optional capabilities, looked up with getattr by the outbox:
+    ``find_sent(message) -> Sent | None`` says whether a message whose send may have
+    happened before a crash is already in the channel (so it is not sent twice), and
+    ``send_batch(messages) -> Sent`` sends several alerts as one message (digests and
+    burst summaries). ``pacing`` (a Pacing) limits how fast the outbox sends to it.
+    """
 
     name: str
 
-    def send(self, record: dict[str, Any]) -> None:
-        """Deliver one alert record or raise a NotifierError."""
+    def send(self, message: Message) -> Sent:
+        """Deliver one alert or raise a NotifierError saying whether to retry."""
         ...
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """At most one message per ``interval`` seconds; more than ``burst`` due at once
+    are sent as one summary through ``send_batch``."""
+
+    interval: float = 1.0
+    burst: int | None = None

@@ -8,9 +8,9 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from notifiers.base import NotifierConfig, NotifierContext, RetryableError
+from notifiers.base import Message, NotifierConfig, NotifierContext, RetryableError, Sent
 from notifiers.render import plain_text
 
 
@@ -25,9 +25,10 @@ class ConsoleNotifier:
         self.name = config.name
         self._out = context.stdout
 
-    def send(self, record: dict[str, Any]) -> None:
+    def send(self, message: Message) -> Sent:
         try:
-            self._out.write(plain_text(record) + "\n\n")
+            self._out.write(plain_text(message.record) + "\n\n")
             self._out.flush()
         except OSError as exc:  # a closed pipe or full disk may pass; try later
             raise RetryableError(f"console write failed: {exc}") from exc
+        return Sent()

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal
+from typing import Literal
 
-from notifiers.base import NotifierConfig, NotifierContext, PermanentError, RetryableError
+from notifiers.base import Message, NotifierConfig, NotifierContext, PermanentError, RetryableError, Sent
 
 
 class JsonlConfig(NotifierConfig):
@@ -31,8 +31,8 @@ class JsonlNotifier:
         path = os.path.expanduser(config.path)
         self.path = path if os.path.isabs(path) else str(context.base_dir / path)
 
-    def send(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+    def send(self, message: Message) -> Sent:
+        line = json.dumps(message.record, ensure_ascii=False, sort_keys=True) + "\n"
         try:
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line)
@@ -42,3 +42,4 @@ class JsonlNotifier:
             raise PermanentError(f"cannot write {self.path}: {exc.strerror}") from exc
         except OSError as exc:  # disk full and the like may clear up
             raise RetryableError(f"cannot write {self.path}: {exc.strerror}") from exc
+        return Sent()

@@ -53,7 +53,7 @@ def build_scheduler(app: App, rng: random.Random | None = None) -> BackgroundSch
     rng = rng or random.Random()
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(app.config.fetch.concurrency),
-                   "delivery": ThreadPoolExecutor(1)},
+                   "delivery": ThreadPoolExecutor(max(1, len(app.notifiers)))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone="UTC",
     )
@@ -64,8 +64,9 @@ def build_scheduler(app: App, rng: random.Random | None = None) -> BackgroundSch
         scheduler.add_job(_poll_job, "interval", args=(app, feed), id=f"feed:{feed.name}",
                           seconds=feed.every.total_seconds(), next_run_time=first,
                           jitter=max(1, int(feed.every.total_seconds() * app.config.fetch.jitter)))
-    scheduler.add_job(_deliver_job, "interval", args=(app,), id="deliveries", seconds=1,
-                      executor="delivery", next_run_time=now)
+    for name in app.notifiers:  # one sender per notifier: a hanging channel delays no other
+        scheduler.add_job(_deliver_job, "interval", args=(app, name), id=f"deliver:{name}", seconds=1,
+                          executor="delivery", next_run_time=now)
     return scheduler
 
 
@@ -76,11 +77,11 @@ def _poll_job(app: App, feed: FeedConfig) -> None:
         log.exception("poll of feed %s crashed", feed.name)
 
 
-def _deliver_job(app: App) -> None:
+def _deliver_job(app: App, notifier: str) -> None:
     try:
-        app.outbox.deliver_due()
+        app.outbox.deliver_due(notifier)
     except Exception:
-        log.exception("delivery round crashed")
+        log.exception("delivery round for %s crashed", notifier)
 
 
 def run_daemon(app: App, stop: threading.Event | None = None) -> int:

@@ -159,3 +159,5 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The channel's id for the sent message (Slack ts, Message-ID): updates thread under it.
+    ref: Mapped[str | None] = mapped_column(String(300))

@@ -2,27 +2,31 @@
 
 A delivery row is claimed (``pending`` -> ``sending``) in its own short transaction
 before the send and marked ``sent`` right after, so a crash in between repeats at
-most that one message and never loses it: rows left in ``sending`` go back to
-``pending`` at start. Each notifier is drained by its own worker, so a slow or dead
-channel never holds up the others.
+most that one message and never loses it. At start, rows left in ``sending`` are
+reconciled: a notifier that can look into its channel (Slack history) says whether
+the message got there; otherwise it is sent again. Each notifier is drained by its
+own worker, so a slow or dead channel never holds up the others.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifiers import Notifier, NotifierError
+from notifiers import Message, Notifier, NotifierError, Pacing
+from pipeline import outbox_store as rows
 from pipeline.config import DeliveryConfig
+from pipeline.delivery_plan import Due, plan
 from pipeline.logfmt import log_event
-from pipeline.models import Alert, Delivery
+from pipeline.models import Delivery
 from pipeline.schedule import backoff_delay
 
 log = logging.getLogger("cfwatch.deliver")
@@ -42,36 +46,45 @@ class DeliveryReport:
 
 class Outbox:
     def __init__(self, *, sessions: sessionmaker[Session], notifiers: Mapping[str, Notifier],
-                 config: DeliveryConfig, clock: Callable[[], datetime]) -> None:
+                 config: DeliveryConfig, clock: Callable[[], datetime],
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.sessions = sessions
         self.notifiers = dict(notifiers)
         self.config = config
         self.clock = clock
+        self.sleep = sleep
+        self._last_send: dict[str, float] = {}
+        self._locks = {name: threading.Lock() for name in self.notifiers}
 
     def recover(self) -> int:
-        """At start: deliveries a dead process left in ``sending`` are sent again (at most once more)."""
+        """At start: settle deliveries a dead process left in ``sending``."""
         with self.sessions.begin() as session:
-            result = session.execute(update(Delivery).where(Delivery.status == "sending")
-                                     .values(status="pending", next_attempt_at=self.clock()))
-        if result.rowcount:
-            log_event(log, logging.WARNING, "deliveries_recovered", count=result.rowcount)
-        return int(result.rowcount or 0)
+            stuck = rows.stuck(session)
+        for delivery_id, name in stuck:
+            found = self._find_sent(name, delivery_id)
+            with self.sessions.begin() as session:
+                if found is not None:
+                    rows.mark_sent(session, [delivery_id], self.clock(), found.ref)
+                else:
+                    rows.release(session, delivery_id, self.clock())
+            log_event(log, logging.WARNING, "delivery_recovered", delivery=delivery_id, notifier=name,
+                      outcome="already in channel" if found is not None else "will send again")
+        return len(stuck)
 
-    def deliver_due(self, limit: int = 200) -> DeliveryReport:
-        """Send every due delivery once; one worker per notifier."""
-        groups: dict[str, list[int]] = defaultdict(list)
-        with self.sessions.begin() as session:
-            rows = session.execute(select(Delivery.id, Delivery.notifier)
-                                   .where(Delivery.status == "pending", Delivery.next_attempt_at <= self.clock())
-                                   .order_by(Delivery.id).limit(limit))
-            for delivery_id, notifier in rows:
-                groups[notifier].append(delivery_id)
+    def deliver_due(self, notifier: str | None = None, limit: int = 500) -> DeliveryReport:
+        """Send what is due, for one notifier or for all (one worker each)."""
+        names = [notifier] if notifier else [n for n in self._due_notifiers()]
+        missing = [n for n in names if n not in self.notifiers]
         total = DeliveryReport()
-        if not groups:
-            return total
-        with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="deliver") as pool:
-            for report in pool.map(lambda item: self._drain(*item), groups.items()):
-                total.add(report)
+        for name in missing:
+            total.add(self._fail_orphans(name))
+        names = [n for n in names if n in self.notifiers]
+        if len(names) == 1:
+            total.add(self._drain(names[0], limit))
+        elif names:
+            with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="deliver") as pool:
+                for report in pool.map(lambda n: self._drain(n, limit), names):
+                    total.add(report)
         return total
 
     def pending(self) -> tuple[int, datetime | None]:
@@ -81,66 +94,119 @@ class Outbox:
                                          .where(Delivery.status.in_(("pending", "sending")))).one()
         return int(count), due
 
-    def _drain(self, notifier_name: str, ids: list[int]) -> DeliveryReport:
-        report = DeliveryReport()
-        notifier = self.notifiers.get(notifier_name)
-        for delivery_id in ids:
-            if notifier is None:
-                self._fail(delivery_id, f"notifier '{notifier_name}' is not configured any more", report)
-                continue
-            record = self._claim(delivery_id)
-            if record is None:  # another worker or daemon took it
-                continue
-            try:
-                notifier.send(record)
-            except NotifierError as exc:
-                self._failed_attempt(delivery_id, notifier_name, exc, report)
-                if exc.retryable:
-                    break  # the channel is struggling: keep the rest for the next round, in order
-                continue
-            except Exception as exc:  # a bug in a notifier must not kill the sender
-                log.exception("notifier %s raised unexpectedly", notifier_name)
-                self._failed_attempt(delivery_id, notifier_name, NotifierError(f"{type(exc).__name__}: {exc}"),
-                                     report)
-                continue
-            self._mark_sent(delivery_id)
-            report.sent += 1
-        return report
-
-    def _claim(self, delivery_id: int) -> dict | None:
+    def _due_notifiers(self) -> list[str]:
         with self.sessions.begin() as session:
-            claimed = session.execute(update(Delivery)
-                                      .where(Delivery.id == delivery_id, Delivery.status == "pending")
-                                      .values(status="sending", attempts=Delivery.attempts + 1)).rowcount
-            if not claimed:
-                return None
-            return session.scalar(select(Alert.record).join(Delivery, Delivery.alert_id == Alert.id)
-                                  .where(Delivery.id == delivery_id))
+            return rows.due_notifiers(session, self.clock())
 
-    def _mark_sent(self, delivery_id: int) -> None:
-        with self.sessions.begin() as session:
-            session.execute(update(Delivery).where(Delivery.id == delivery_id)
-                            .values(status="sent", sent_at=self.clock(), last_error=None))
+    def _drain(self, name: str, limit: int) -> DeliveryReport:
+        with self._locks[name]:  # one sender per channel in this process, so pacing holds
+            notifier = self.notifiers[name]
+            now = self.clock()
+            with self.sessions.begin() as session:
+                due = rows.due(session, name, now, limit)
+            digest = getattr(notifier, "digest", None)
+            pacing: Pacing | None = getattr(notifier, "pacing", None)
+            work = plan(due, now=now, digest_due=digest.due if digest else None,
+                        burst=pacing.burst if pacing else None, can_batch=hasattr(notifier, "send_batch"))
+            report = DeliveryReport()
+            for item in work.singles:
+                if not self._send_one(notifier, item, report):
+                    break  # the channel is struggling: keep the rest, in order, for the next round
+            for batch in work.batches:
+                self._send_batch(notifier, batch, report)
+            return report
 
-    def _failed_attempt(self, delivery_id: int, notifier: str, exc: NotifierError, report: DeliveryReport) -> None:
+    def _send_one(self, notifier: Notifier, item: Due, report: DeliveryReport) -> bool:
         with self.sessions.begin() as session:
-            attempts = session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 1
-        give_up = not exc.retryable or attempts >= self.config.max_attempts
-        if give_up:
-            self._fail(delivery_id, str(exc), report)
+            message = rows.claim(session, item.id, notifier.name)
+        if message is None:  # another worker or daemon took it
+            return True
+        self._pace(notifier)
+        try:
+            sent = notifier.send(message)
+        except Exception as exc:  # noqa: BLE001 (a notifier bug must not kill the sender)
+            return self._attempt_failed(notifier.name, [item.id], _as_notifier_error(notifier.name, exc), report)
+        with self.sessions.begin() as session:
+            rows.mark_sent(session, [item.id], self.clock(), sent.ref if sent else None)
+        report.sent += 1
+        return True
+
+    def _send_batch(self, notifier: Notifier, batch: list[Due], report: DeliveryReport) -> None:
+        with self.sessions.begin() as session:
+            messages = [m for m in (rows.claim(session, d.id, notifier.name) for d in batch) if m is not None]
+        if not messages:
             return
-        delay = backoff_delay(attempts, self.config.backoff, self.config.max_backoff, exc.retry_after)
+        self._pace(notifier)
+        ids = [m.delivery_id for m in messages]
+        try:
+            sent = notifier.send_batch(messages)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001
+            self._attempt_failed(notifier.name, ids, _as_notifier_error(notifier.name, exc), report)
+            return
         with self.sessions.begin() as session:
-            session.execute(update(Delivery).where(Delivery.id == delivery_id)
-                            .values(status="pending", last_error=str(exc)[:1000],
-                                    next_attempt_at=self.clock() + delay))
-        report.retrying += 1
-        log_event(log, logging.WARNING, "delivery_retry", delivery=delivery_id, notifier=notifier,
-                  attempt=attempts, retry_in_s=round(delay.total_seconds(), 1), error=str(exc)[:300])
+            rows.mark_sent(session, ids, self.clock(), sent.ref if sent else None)
+        report.sent += len(ids)
+        log_event(log, logging.INFO, "delivered_batch", notifier=notifier.name, alerts=len(ids))
 
-    def _fail(self, delivery_id: int, error: str, report: DeliveryReport) -> None:
+    def _pace(self, notifier: Notifier) -> None:
+        pacing: Pacing | None = getattr(notifier, "pacing", None)
+        if pacing is None:
+            return
+        last = self._last_send.get(notifier.name)
+        if last is not None:
+            wait = last + pacing.interval - time.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+        self._last_send[notifier.name] = time.monotonic()
+
+    def _find_sent(self, name: str, delivery_id: int) -> object | None:
+        notifier = self.notifiers.get(name)
+        finder = getattr(notifier, "find_sent", None)
+        if finder is None:
+            return None
         with self.sessions.begin() as session:
-            session.execute(update(Delivery).where(Delivery.id == delivery_id)
-                            .values(status="failed", last_error=error[:1000]))
-        report.failed += 1
-        log_event(log, logging.ERROR, "delivery_failed", delivery=delivery_id, error=error[:300])
+            message = rows.message(session, delivery_id)
+        try:
+            return finder(message)
+        except Exception as exc:  # noqa: BLE001 (cannot tell: sending again is the safe side)
+            log_event(log, logging.WARNING, "reconcile_failed", notifier=name, error=str(exc)[:200])
+            return None
+
+    def _attempt_failed(self, name: str, ids: list[int], exc: NotifierError, report: DeliveryReport) -> bool:
+        """Schedule a retry or give up; returns True when the next message may be tried now."""
+        with self.sessions.begin() as session:
+            attempts = rows.attempts(session, ids[0])
+            give_up = not exc.retryable or attempts >= self.config.max_attempts
+            if give_up:
+                rows.fail(session, ids, str(exc))
+            else:
+                delay = backoff_delay(attempts, self.config.backoff, self.config.max_backoff, exc.retry_after)
+                rows.retry_later(session, ids, str(exc), self.clock() + delay)
+        if give_up:
+            report.failed += len(ids)
+            log_event(log, logging.ERROR, "delivery_failed", notifier=name, deliveries=len(ids),
+                      attempts=attempts, error=str(exc)[:300])
+            return True
+        report.retrying += len(ids)
+        log_event(log, logging.WARNING, "delivery_retry", notifier=name, deliveries=len(ids), attempt=attempts,
+                  retry_in_s=round(delay.total_seconds(), 1), error=str(exc)[:300])
+        return False
+
+    def _fail_orphans(self, name: str) -> DeliveryReport:
+        with self.sessions.begin() as session:
+            ids = [d.id for d in rows.due(session, name, self.clock(), 10_000)]
+            rows.fail(session, ids, f"notifier '{name}' is not configured any more")
+        if ids:
+            log_event(log, logging.ERROR, "delivery_failed", notifier=name, deliveries=len(ids),
+                      error="notifier not configured")
+        return DeliveryReport(failed=len(ids))
+
+
+def _as_notifier_error(name: str, exc: Exception) -> NotifierError:
+    if isinstance(exc, NotifierError):
+        return exc
+    log.error("notifier %s raised %s unexpectedly", name, type(exc).__name__, exc_info=exc)
+    return NotifierError(f"{type(exc).__name__} in notifier {name}")
+
+
+__all__ = ["DeliveryReport", "Message", "Outbox"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from notifiers import PermanentError, RetryableError
+from notifiers import Message, PermanentError, RetryableError, Sent
 from pipeline.config import DeliveryConfig
 from pipeline.db import make_engine, migrate
 from pipeline.models import Alert, Article, Delivery, Feed, Incident
@@ -33,10 +33,11 @@ class Recorder:
         self.failures = list(failures or [])
         self.sent: list[dict[str, Any]] = []
 
-    def send(self, record: dict[str, Any]) -> None:
+    def send(self, message: Message) -> Sent:
         if self.failures:
             raise self.failures.pop(0)
-        self.sent.append(record)
+        self.sent.append(message.record)
+        return Sent(ref=f"ref-{message.delivery_id}")
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def test_a_failing_channel_does_not_hold_up_another(db):
     _alerts(db, clock, ["slack", "mail"], count=3)
 
     class Slow(Recorder):
-        def send(self, record: dict[str, Any]) -> None:
+        def send(self, message: Message) -> Sent:
             release.wait(5)
             raise RetryableError("timeout")
 
