@@ -22,10 +22,12 @@ from notifiers.base import (
 )
 from notifiers.console import ConsoleNotifier
 from notifiers.jsonl import JsonlNotifier
+from notifiers.webhook import WebhookNotifier
 
 REGISTRY: dict[str, Any] = {
     "console": ConsoleNotifier,
     "jsonl": JsonlNotifier,
+    "webhook": WebhookNotifier,
 }
 
 
