@@ -29,8 +29,14 @@ def config_path(args: argparse.Namespace) -> Path:
 
 
 def load(args: argparse.Namespace) -> Config:
+    from sqlalchemy.engine import make_url
+
+    from pipeline.secrets import secret_values
+
     config = load_config(config_path(args))
-    setup_logging(args.log_level or config.log_level)
+    secrets = secret_values(config.notifiers, os.environ)
+    password = make_url(config.database).password if "://" in config.database else None
+    setup_logging(args.log_level or config.log_level, [*secrets, *([str(password)] if password else [])])
     return config
 
 
@@ -64,6 +70,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from pipeline.app import load_rules
+    from pipeline.secrets import secret_env_names
 
     config = load_config(config_path(args))
     ruleset = load_rules(config)
@@ -77,6 +84,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  rules:     {len(ruleset)} rules from packs {config.rules.packs} and {len(config.rules.files)} files")
     print(f"  notifiers: {', '.join(f'{n.name} ({n.type})' for n in config.notifiers) or 'none'}")
     print(f"  routes:    {len(config.routes) or 'none (every alert to every notifier)'}")
+    for name, variables in secret_env_names(config.notifiers).items():
+        for variable in variables:
+            if not os.environ.get(variable):
+                print(f"  warning: notifier '{name}' needs environment variable {variable}, which is not set")
     return EXIT_OK
 
 
@@ -113,7 +124,7 @@ def _redact_url(url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pipeline import cli_rules, cli_show
+    from pipeline import cli_notify, cli_rules, cli_show
 
     parser = argparse.ArgumentParser(prog="cfwatch", description="Alerts on ceasefire violations in news feeds.")
     parser.add_argument("--config", "-c", help="config file (default $CFWATCH_CONFIG or ./config.yaml)")
@@ -128,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                    ).set_defaults(func=cmd_init)
     cli_rules.add_commands(sub)
     cli_show.add_commands(sub)
+    cli_notify.add_commands(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from notifiers import REGISTRY, NotifierConfig
+from pipeline.decide import Route
 from pipeline.durations import parse_duration
 from rules import CATEGORIES, SEVERITIES
 from rules.yamlsrc import Located, SourceError, load_yaml
@@ -81,7 +82,17 @@ class RouteConfig(_Strict):
     min_severity: str | None = None
     feeds: list[str] | None = None
     tags: list[str] | None = None
+    countries: list[str] | None = None
+    places: list[str] | None = None
+    events: list[Literal["new", "update", "escalation"]] | None = None
     continue_: bool = Field(default=False, alias="continue")
+
+    def as_route(self) -> Route:
+        def t(values: list[str] | None) -> tuple[str, ...] | None:
+            return None if values is None else tuple(values)
+
+        return Route(tuple(self.notify), t(self.categories), self.min_severity, t(self.feeds), t(self.tags),
+                     t(self.countries), t(self.places), t(self.events), self.continue_)
 
     @field_validator("categories")
     @classmethod

@@ -46,32 +46,51 @@ class Route:
     min_severity: str | None = None
     feeds: tuple[str, ...] | None = None
     tags: tuple[str, ...] | None = None
+    countries: tuple[str, ...] | None = None
+    places: tuple[str, ...] | None = None
+    events: tuple[str, ...] | None = None
     continue_: bool = False
 
 
-def select_notifiers(record: dict[str, Any], feed: str, tags: Sequence[str], routes: Sequence[Route],
-                     all_notifiers: Sequence[str]) -> list[str]:
-    """Notifiers an alert goes to: first matching route wins unless it says continue.
+def matching_routes(record: dict[str, Any], feed: str | None, tags: Sequence[str],
+                    routes: Sequence[Route]) -> list[int]:
+    """Indexes of the routes an alert takes: the first match, and more while they say continue."""
+    taken = []
+    for index, route in enumerate(routes):
+        if _route_matches(route, record, feed, tags):
+            taken.append(index)
+            if not route.continue_:
+                break
+    return taken
 
-    With no routes configured every notifier gets every alert.
-    """
+
+def select_notifiers(record: dict[str, Any], feed: str | None, tags: Sequence[str], routes: Sequence[Route],
+                     all_notifiers: Sequence[str]) -> list[str]:
+    """Notifiers an alert goes to; with no routes configured, every notifier."""
     if not routes:
         return list(all_notifiers)
     chosen: list[str] = []
-    for route in routes:
-        if not _route_matches(route, record, feed, tags):
-            continue
-        chosen.extend(n for n in route.notify if n not in chosen)
-        if not route.continue_:
-            break
+    for index in matching_routes(record, feed, tags, routes):
+        chosen.extend(n for n in routes[index].notify if n not in chosen)
     return chosen
 
 
-def _route_matches(route: Route, record: dict[str, Any], feed: str, tags: Sequence[str]) -> bool:
-    if route.categories is not None and not set(route.categories) & set(record.get("categories") or []):
-        return False
-    if route.min_severity is not None and severity_rank(record.get("severity")) < severity_rank(route.min_severity):
-        return False
-    if route.feeds is not None and feed not in route.feeds:
-        return False
-    return route.tags is None or bool(set(route.tags) & set(tags))
+def record_countries(record: dict[str, Any]) -> set[str]:
+    countries = {str(c).upper() for c in record.get("countries") or []}
+    countries.update(str(p["country"]).upper() for p in record.get("places") or []
+                     if isinstance(p, dict) and p.get("country"))
+    return countries
+
+
+def _route_matches(route: Route, record: dict[str, Any], feed: str | None, tags: Sequence[str]) -> bool:
+    checks = (
+        route.categories is None or bool(set(route.categories) & set(record.get("categories") or [])),
+        route.min_severity is None or severity_rank(record.get("severity")) >= severity_rank(route.min_severity),
+        route.feeds is None or feed in route.feeds,
+        route.tags is None or bool(set(route.tags) & set(tags)),
+        route.countries is None or bool({c.upper() for c in route.countries} & record_countries(record)),
+        route.places is None or bool({p.casefold() for p in route.places}
+                                     & {str(p.get("name", "")).casefold() for p in record.get("places") or []}),
+        route.events is None or record.get("event") in route.events,
+    )
+    return all(checks)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline import store
 from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
-from pipeline.decide import Route, decide_article, select_notifiers
+from pipeline.decide import decide_article, select_notifiers
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
 from pipeline.logfmt import log_event
 from pipeline.parse import NotAFeed, ParsedFeed, parse_feed
@@ -68,8 +68,7 @@ class Ingestor:
         self.fetcher = fetcher
         self.clock = clock
         self.rng = rng or random.Random()
-        self.routes = [Route(tuple(r.notify), _tuple(r.categories), r.min_severity, _tuple(r.feeds),
-                             _tuple(r.tags), r.continue_) for r in config.routes]
+        self.routes = [r.as_route() for r in config.routes]
         self.notifier_names = [n.name for n in config.notifiers]
 
     def poll(self, feed: FeedConfig, *, force: bool = False) -> PollReport:
@@ -189,7 +188,3 @@ class Ingestor:
         fetch = self.config.fetch
         return next_poll(now, feed.every, error_count=errors, retry_after=retry_after, jitter=fetch.jitter,
                          max_backoff=fetch.max_backoff, rng=self.rng)
-
-
-def _tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(values)

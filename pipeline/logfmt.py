@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 _FIELDS = "cfwatch_fields"
@@ -37,9 +38,13 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-def setup_logging(level: str = "INFO") -> None:
+def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """One logfmt handler on stderr; configured secret values never reach it."""
+    from pipeline.secrets import RedactingFilter
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LogfmtFormatter())
+    handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
