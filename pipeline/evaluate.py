@@ -14,9 +14,11 @@ Label mapping (corpus/README.md):
   Explosions/Remote violence; armed_clash: gold = sub_event_type Armed clash.
   For these three the negatives are only Protests, Riots and Strategic developments
   rows (other violence, e.g. attacks on civilians, is neither counted for nor against).
-  casualties: gold = the note states a number of people killed (KILLED_COUNT_RE);
+  casualties: gold = the note says how many people were killed, a singular ("a man
+  was killed", "the victim died", "1 fatality") counting as one (KILLED_COUNT_RE);
   notes that only state people injured are left out (our category also covers
-  injuries, the gold does not), as are notes hedged as "coded as"/"unknown".
+  injuries, the gold does not), as are notes with coded or vague counts ("coded as",
+  "unknown number", "a number of").
 - real_sentences.jsonl: treaty_appeal vs negative_treaty, ceasefire_violation vs
   negative_ceasefire, and shelling recall on the ``shelling`` label.
 """
@@ -41,15 +43,19 @@ HOSTILE_EVENTS = {"Battles", "Explosions/Remote violence"}
 NEGATIVE_EVENTS = {"Protests", "Riots", "Strategic developments"}
 
 _NUM = (r"(?:\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-        r"|dozens?|scores|several|a|an|at least \d+)")
-# "3 soldiers were killed", "killing 2", "4 dead", "a civilian died": a stated count.
+        r"|dozens?|scores|several|a|an|the|his|her|their|at least \d+)")
+# "3 soldiers were killed", "killing 2", "1 fatality", "a civilian died", "killing the
+# driver": the note says how many people were killed (a singular counts as one).
 KILLED_COUNT_RE = re.compile(
-    rf"\b{_NUM}\b(?:[\s-]+[\w()'-]+){{0,5}}?[\s-]+(?:(?:was|were|are|been|being|later)\s+)*"
-    rf"(?:killed|dead|died|slain|fatalities|deaths|bodies)\b"
-    rf"|\bkill(?:ed|ing|s)\s+(?:at least\s+)?{_NUM}\b",
+    rf"\b{_NUM}\b(?:[\s-]+[\w()'-]+){{0,6}}?[\s-]+"
+    rf"(?:(?:was|were|are|been|being|later|reportedly|allegedly|shot|and)\s+)*"
+    rf"(?:killed|dead|died|slain|fatality|fatalities|deaths|bodies|body)\b"
+    rf"|\b(?:kill(?:ed|ing|s)|shot dead)\s+(?:at least\s+|between\s+)?"
+    rf"(?:{_NUM}|him|her|them)\b",
     re.IGNORECASE)
-_HEDGED_RE = re.compile(r"coded as|unknown number|unclear|no fatalit|no casualt|split",
-                        re.IGNORECASE)
+# Notes whose count is coded or vague are left out of the measure.
+_HEDGED_RE = re.compile(r"coded as|unknown number|a number of|unclear|no fatalit|"
+                        r"no casualt|nor fatalit|split", re.IGNORECASE)
 _INJURED_RE = re.compile(r"\b(?:injur|wound)", re.IGNORECASE)
 
 
@@ -200,10 +206,19 @@ def format_examples(report: EvalReport, count: int) -> str:
 
 
 def bench(ruleset: RuleSet, corpus_dir: Path, seconds: float = 3.0) -> tuple[float, int]:
-    """items/s classifying ACLED notes padded to ~700 chars (title + summary size)."""
+    """items/s of classify() on feed-sized items built from ACLED notes.
+
+    An item is a ~100-char title (the start of one note) and a summary of whole
+    notes joined until it reaches ~600 chars: ~700 chars in all, like a feed entry.
+    ACLED notes are all about violence, so this is a dense (slow) case.
+    """
     notes = [row["notes"] for row in _acled_rows(Path(corpus_dir) / "acled_events.csv")]
-    # Two notes per item: ACLED notes average ~330 chars, feed items ~700.
-    items = [(notes[i][:120], notes[i] + " " + notes[i + 1]) for i in range(0, len(notes) - 1)]
+    items: list[tuple[str, str]] = []
+    for i in range(len(notes)):
+        summary, j = notes[i], i + 1
+        while len(summary) < 600:
+            summary, j = summary + " " + notes[j % len(notes)], j + 1
+        items.append((notes[i - 1][:100], summary[:600]))
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for title, text in items:
