@@ -139,6 +139,31 @@ class DeliveryConfig(_Strict):
         return _duration(value)
 
 
+class IncidentsConfig(_Strict):
+    window: timedelta = timedelta(hours=12)
+    update_interval: timedelta = timedelta(minutes=15)
+    repeat_after: timedelta | None = timedelta(hours=24)
+
+    @field_validator("window", "update_interval", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> timedelta:
+        return _duration(value)
+
+    @field_validator("repeat_after", mode="before")
+    @classmethod
+    def _repeat(cls, value: Any) -> timedelta | None:
+        return None if value in (None, "never", 0, "0") else _duration(value)
+
+
+class WatchConfig(_Strict):
+    """What the user follows; an alert outside it is stored with reason outside_watch."""
+
+    countries: list[str] | None = None
+    places: list[str] | None = None
+    actors: list[str] | None = None
+    categories: list[str] | None = None
+
+
 class Config(_Strict):
     database: str = "sqlite:///cfwatch.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -148,6 +173,8 @@ class Config(_Strict):
     routes: list[RouteConfig] = []
     fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
+    watch: WatchConfig = WatchConfig()
     # Where the file was read from; relative paths in it are resolved against this.
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="config.yaml", exclude=True)

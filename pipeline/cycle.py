@@ -46,6 +46,7 @@ def run_once(app: App, *, sleep: float = 0.2) -> CycleReport:
         with ThreadPoolExecutor(max_workers=min(app.config.fetch.concurrency, len(feeds)),
                                 thread_name_prefix="poll") as pool:
             report.polls = list(pool.map(lambda f: app.ingestor.poll(f, force=True), feeds))
+    app.ingestor.flush_updates(force=True)  # nothing runs after us to send batched updates later
     deadline = time.monotonic() + app.config.delivery.drain_timeout
     while True:
         report.delivery.add(app.outbox.deliver_due())

@@ -64,6 +64,7 @@ def build_scheduler(app: App, rng: random.Random | None = None) -> BackgroundSch
         scheduler.add_job(_poll_job, "interval", args=(app, feed), id=f"feed:{feed.name}",
                           seconds=feed.every.total_seconds(), next_run_time=first,
                           jitter=max(1, int(feed.every.total_seconds() * app.config.fetch.jitter)))
+    scheduler.add_job(_flush_job, "interval", args=(app,), id="incident-updates", seconds=30)
     for name in app.notifiers:  # one sender per notifier: a hanging channel delays no other
         scheduler.add_job(_deliver_job, "interval", args=(app, name), id=f"deliver:{name}", seconds=1,
                           executor="delivery", next_run_time=now)
@@ -75,6 +76,13 @@ def _poll_job(app: App, feed: FeedConfig) -> None:
         app.ingestor.poll(feed)
     except Exception:  # a bug must not silently kill this feed's job
         log.exception("poll of feed %s crashed", feed.name)
+
+
+def _flush_job(app: App) -> None:
+    try:
+        app.ingestor.flush_updates()
+    except Exception:
+        log.exception("sending batched incident updates crashed")
 
 
 def _deliver_job(app: App, notifier: str) -> None:

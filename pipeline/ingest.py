@@ -22,11 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline import store
 from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
-from pipeline.decide import decide_article, select_notifiers
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
 from pipeline.logfmt import log_event
 from pipeline.parse import NotAFeed, ParsedFeed, parse_feed
-from pipeline.records import alert_record
+from pipeline.process import Processor, Source
 from pipeline.schedule import next_poll
 from rules import RuleSet
 
@@ -68,8 +67,7 @@ class Ingestor:
         self.fetcher = fetcher
         self.clock = clock
         self.rng = rng or random.Random()
-        self.routes = [r.as_route() for r in config.routes]
-        self.notifier_names = [n.name for n in config.notifiers]
+        self.processor = Processor(config)
 
     def poll(self, feed: FeedConfig, *, force: bool = False) -> PollReport:
         """Poll one feed; never raises for the feed's own faults (they are stored on it)."""
@@ -116,46 +114,22 @@ class Ingestor:
         with self.sessions.begin() as session:
             known = store.known_keys(session, all_keys)
         # Rules run outside the write transaction; only articles not seen before.
-        results = {id(a): self.ruleset.classify(a.title, a.text).to_record()
+        results = {id(a): self._classify(a).to_record()
                    for a in parsed.articles if not any(k in known for k in a.keys)}
-        with self.sessions.begin() as session:
-            known = store.known_keys(session, all_keys)  # again, under the write lock
-            for article in parsed.articles:
-                self._store_one(session, feed, state, article, known, results, now, report)
-            self._record_success(session, feed, state, now, result, digest, report.new)
+        source = Source(state.id, feed.name, tuple(feed.tags), feed.backfill, state.first_poll)
+        with self.sessions.begin() as session:  # known keys are checked again in here, under the write lock
+            outcome = self.processor.process(session, source, parsed.articles, results, now, self._classify)
+            self._record_success(session, feed, state, now, result, digest, outcome.new)
+        report.new, report.duplicates, report.alerts = outcome.new, outcome.duplicates, outcome.alerts
         return report
 
-    def _store_one(self, session: Session, feed: FeedConfig, state: _FeedState, article: ParsedArticle,
-                   known: dict[str, int], results: dict[int, dict[str, Any]], now: datetime,
-                   report: PollReport) -> None:
-        existing = next((known[k] for k in article.keys if k in known), None)
-        if existing is not None:
-            if store.add_source(session, existing, state.id, article, now):
-                report.duplicates += 1
-            return
-        result = results.get(id(article)) or self.ruleset.classify(article.title, article.text).to_record()
-        decision = decide_article(result["categories"], article.published, first_poll=state.first_poll,
-                                  backfill=feed.backfill, now=now)
-        skip = None if decision.alert or decision.reason == "no_match" else decision.reason
-        row = store.insert_article(session, state.id, article, now, skip)
-        store.add_source(session, row.id, state.id, article, now)
-        known.update((k, row.id) for k in article.keys)
-        store.insert_matches(session, row.id, result["matches"])
-        report.new += 1
-        if decision.alert:
-            self._alert(session, feed, row, article, result, decision.reason, now)
-            report.alerts += 1
+    def flush_updates(self, *, force: bool = False) -> int:
+        """Send batched incident updates that are due (all pending ones when ``force``)."""
+        with self.sessions.begin() as session:
+            return self.processor.flush_updates(session, self.clock(), force=force)
 
-    def _alert(self, session: Session, feed: FeedConfig, row: Any, article: ParsedArticle,
-               result: dict[str, Any], reason: str, now: datetime) -> None:
-        incident = store.create_incident(session, row, result, now)
-        alert = store.create_alert(session, incident.id, "new", reason, result["severity"], now)
-        record = alert_record(alert_id=alert.id, incident_id=incident.id, event="new", reason=reason,
-                              title=incident.title, url=article.url, published=article.published,
-                              result=result, sources=store.sources_of(session, row.id), created_at=now)
-        alert.record = record
-        targets = select_notifiers(record, feed.name, feed.tags, self.routes, self.notifier_names)
-        store.enqueue(session, alert.id, targets, now)
+    def _classify(self, article: ParsedArticle) -> Any:
+        return self.ruleset.classify(article.title, article.text)
 
     def _state(self, name: str) -> _FeedState:
         with self.sessions.begin() as session:

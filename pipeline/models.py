@@ -12,7 +12,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
+    LargeBinary,
     ForeignKey,
     Index,
     Integer,
@@ -82,6 +85,10 @@ class Article(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Why an article that matched did not alert (e.g. "backfill"); null otherwise.
     skip_reason: Mapped[str | None] = mapped_column(String(40))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    # Entities the rules found (places, actors, casualties, treaties, claims...), kept
+    # so an incident's alert can list everything its reports say.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ArticleKey(Base):
@@ -116,8 +123,27 @@ class MatchRow(Base):
     words: Mapped[list[str]] = mapped_column(JSON)
 
 
+class Story(Base):
+    """Near-duplicate articles (the same wire copy or a light rewrite) from any feeds."""
+
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StoryBand(Base):
+    """LSH band keys of a story's signature: the index near-duplicate lookup uses."""
+
+    __tablename__ = "story_bands"
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Incident(Base):
-    """The unit of alerting; for now one story (an article and its exact duplicates)."""
+    """One event reported by one or more stories: the unit of alerting."""
 
     __tablename__ = "incidents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,9 +151,35 @@ class Incident(Base):
     title: Mapped[str] = mapped_column(Text)
     categories: Mapped[list[str]] = mapped_column(JSON)
     severity: Mapped[str] = mapped_column(String(10))
-    first_article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    # use_alter: articles -> stories -> incidents -> articles is a cycle of references.
+    first_article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", use_alter=True))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_update: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_event: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    places: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    countries: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    actors: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    title_words: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    # {story id: [outlet, killed, injured]}: casualty figures per independent source.
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    # What the last alert said ({at, categories, severity, killed, sources}); null before.
+    alerted: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pending_update: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Silence(Base):
+    """While active, matching alerts are stored with reason ``silenced`` and not sent."""
+
+    __tablename__ = "silences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    categories: Mapped[list[str] | None] = mapped_column(JSON)
+    countries: Mapped[list[str] | None] = mapped_column(JSON)
+    places: Mapped[list[str] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Alert(Base):

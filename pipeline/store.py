@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.articles import ParsedArticle
 from pipeline.config import FeedConfig
-from pipeline.models import Alert, Article, ArticleKey, ArticleSource, Delivery, Feed, Incident, MatchRow
+from pipeline.models import Alert, Article, ArticleKey, ArticleSource, Delivery, Feed, MatchRow
 
 _IN_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
@@ -76,24 +76,9 @@ def add_source(session: Session, article_id: int, feed_id: int, article: ParsedA
     return True
 
 
-def sources_of(session: Session, article_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(ArticleSource).where(ArticleSource.article_id == article_id)
-                           .order_by(ArticleSource.id))
-    return [{"outlet": r.outlet, "url": r.url or None, "title": r.title} for r in rows]
-
-
 def insert_matches(session: Session, article_id: int, matches: Sequence[dict[str, Any]]) -> None:
     session.add_all(MatchRow(article_id=article_id, rule=m["rule"], category=m["category"],
                              severity=m["severity"], words=list(m.get("text") or [])) for m in matches)
-
-
-def create_incident(session: Session, article: Article, result: dict[str, Any], now: datetime) -> Incident:
-    incident = Incident(key=f"article:{article.id}", title=article.title or article.text[:200],
-                        categories=list(result["categories"]), severity=result["severity"],
-                        first_article_id=article.id, first_seen=now, last_update=now)
-    session.add(incident)
-    session.flush()
-    return incident
 
 
 def create_alert(session: Session, incident_id: int, event: str, reason: str, severity: str,

@@ -41,6 +41,29 @@ BUSINESS_TEXT = ("The energy company reported higher quarterly earnings and anno
                  "analysts said a price war among refiners now looked unlikely.")
 
 
+# Distinct events (different places, parties and wording), written for the tests.
+DISTINCT_REPORTS = [
+    ("Rocket barrage hits Kharkiv apartment block",
+     "Russian rockets struck a residential building in Kharkiv overnight, regional officials said, "
+     "wounding several people. Firefighters worked through the night."),
+    ("Militants ambush army convoy near Menaka",
+     "Gunmen attacked a Malian army convoy near Menaka on Monday, the army said, in an ambush that "
+     "left two soldiers dead. The attackers fled on motorbikes."),
+    ("Houthi drone strikes Red Sea tanker",
+     "A drone launched by Houthi forces hit a commercial tanker off Hodeidah, maritime security agencies "
+     "reported. The crew put out a fire on deck."),
+    ("Clashes erupt in Khartoum between army and RSF",
+     "Heavy fighting broke out between the Sudanese army and the Rapid Support Forces in Khartoum, "
+     "residents said, with gunfire heard across the city."),
+    ("Israeli air strike kills three in Rafah",
+     "An Israeli air strike on a house in Rafah killed three people, health officials in Gaza said. "
+     "The military said it targeted militants."),
+    ("Mortar fire reported along Line of Contact in Tavush",
+     "Armenian positions in Tavush province came under mortar fire from Azerbaijani units, Yerevan said, "
+     "calling it a violation of the ceasefire. Baku denied the claim."),
+]
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 

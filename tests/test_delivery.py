@@ -14,12 +14,9 @@ from collections import Counter
 
 import pytest
 
-from conftest import BORDER_TEXT, BORDER_TITLE, item, rss
+from conftest import BORDER_TEXT, BORDER_TITLE, DISTINCT_REPORTS, item, rss
 from receiver import Receiver
 from pipeline.cli import main
-
-TOWNS = ["Goris", "Kapan", "Jermuk", "Sotk", "Vardenis", "Ijevan"]
-
 
 @pytest.fixture
 def receiver():
@@ -89,8 +86,7 @@ def test_sender_killed_between_send_and_mark_loses_nothing_repeats_at_most_one(f
                                                                                tmp_path):
     held = Receiver(hold_at=3)  # takes the third alert, then never answers
     try:
-        items = [item(f"{BORDER_TITLE} ({town})", BORDER_TEXT.replace("Goris", town), f"https://n.example/{town}")
-                 for town in TOWNS[:5]]
+        items = [item(title, text, f"https://n.example/{n}") for n, (title, text) in enumerate(DISTINCT_REPORTS[:5])]
         url = feed_server.set("/k.xml", rss(items))
         config = write_config([{"name": "k", "url": url}],
                               notifiers=[{"name": "hook", "type": "webhook", "url": held.url, "timeout": 30}])

@@ -1,0 +1,197 @@
+"""New articles -> stories -> incidents -> alerts and outbox rows (one transaction).
+
+Used by a feed poll and by replay alike. Exact duplicates only add a source; a new
+matched article joins (or starts) a story by near-duplicate signature, the story joins
+(or starts) an incident, and ``incidents.decide`` names what happens next. Every
+alert row carries that reason; silenced and out-of-watch alerts are stored too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pipeline import incident_store, silences, store, story_store
+from pipeline.articles import ParsedArticle
+from pipeline.config import Config
+from pipeline.decide import decide_article, select_notifiers
+from pipeline.eventtime import event_time
+from pipeline.incidents import (IncidentState, Reason, Settings, StoryFacts, absorb, alerted_now, decide,
+                                facts_sets, open_incident, same_event)
+from pipeline.logfmt import log_event
+from pipeline.models import Article, Feed, Incident, Story
+from pipeline.records import alert_record
+from pipeline.stories import signature
+
+log = logging.getLogger("cfwatch.incidents")
+STORY_WINDOW = timedelta(days=3)  # wire copies and rewrites appear within hours; a margin
+
+
+@dataclass(frozen=True)
+class Source:
+    """The feed an article arrived through."""
+
+    feed_id: int
+    name: str
+    tags: tuple[str, ...] = ()
+    backfill: timedelta | None = None
+    first_poll: bool = False
+
+
+@dataclass
+class Outcome:
+    new: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+class Processor:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.routes = [r.as_route() for r in config.routes]
+        self.notifier_names = [n.name for n in config.notifiers]
+        inc = config.incidents
+        self.window = inc.window
+        self.settings = Settings(update_interval=inc.update_interval, repeat_after=inc.repeat_after)
+
+    def process(self, session: Session, source: Source, articles: Sequence[ParsedArticle],
+                results: dict[int, dict[str, Any]], now: datetime, classify: Any) -> Outcome:
+        """Store a batch of parsed articles; ``results`` maps id(article) to its rule record."""
+        outcome = Outcome()
+        known = store.known_keys(session, [k for a in articles for k in a.keys])
+        active = silences.active(session, now)
+        for article in articles:
+            existing = next((known[k] for k in article.keys if k in known), None)
+            if existing is not None:
+                outcome.duplicates += store.add_source(session, existing, source.feed_id, article, now)
+                continue
+            result = results.get(id(article)) or classify(article).to_record()
+            row = self._store(session, source, article, result, now)
+            known.update((k, row.id) for k in article.keys)
+            outcome.new += 1
+            if row.skip_reason is None and result["categories"]:
+                self._incident(session, source, article, row, result, now, active, outcome)
+        return outcome
+
+    def _store(self, session: Session, source: Source, article: ParsedArticle, result: dict[str, Any],
+               now: datetime) -> Article:
+        decision = decide_article(result["categories"], article.published, first_poll=source.first_poll,
+                                  backfill=source.backfill, now=now)
+        skip = None if decision.alert or decision.reason == "no_match" else decision.reason
+        row = store.insert_article(session, source.feed_id, article, now, skip)
+        store.add_source(session, row.id, source.feed_id, article, now)
+        store.insert_matches(session, row.id, result["matches"])
+        if result["categories"]:
+            row.facts = {k: result.get(k) for k in ("places", "countries", "actors", "casualties", "treaties",
+                                                    "claims", "agreements") if result.get(k)}
+        return row
+
+    def _incident(self, session: Session, source: Source, article: ParsedArticle, row: Article,
+                  result: dict[str, Any], now: datetime, active: list[silences.SilenceRule],
+                  outcome: Outcome) -> None:
+        story = self._story(session, row, now)
+        facts = _facts(story.id, article, result, now)
+        incident_row = session.get(Incident, story.incident_id) if story.incident_id else \
+            self._match(session, facts)
+        state = absorb(incident_store.to_state(incident_row), facts) if incident_row else open_incident(facts)
+        incident_row = incident_store.save(session, state, incident_row, first_article_id=row.id, now=now)
+        story.incident_id = incident_row.id
+        session.flush()
+        state = self._notify(session, source, incident_row, state, now, active, outcome)
+        incident_store.save(session, state, incident_row, first_article_id=row.id, now=now)
+
+    def _story(self, session: Session, row: Article, now: datetime) -> Story:
+        sig = signature(row.title, row.text)
+        found = story_store.find_story(session, sig, now - STORY_WINDOW) if sig else None
+        story = session.get(Story, found) if found else None
+        if story is None:
+            story = story_store.create_story(session, sig, now) if sig else Story(signature=b"", created_at=now)
+            if sig is None:
+                session.add(story)
+                session.flush()
+        row.story_id = story.id
+        return story
+
+    def _match(self, session: Session, facts: StoryFacts) -> Incident | None:
+        for candidate in incident_store.candidates(session, facts.event_time, self.window):
+            if same_event(incident_store.to_state(candidate), facts, self.window):
+                return candidate
+        return None
+
+    def _notify(self, session: Session, source: Source, row: Incident, state: IncidentState, now: datetime,
+                active: list[silences.SilenceRule], outcome: Outcome, *, force: bool = False) -> IncidentState:
+        record = incident_store.incident_record(session, row, state)
+        reason = decide(state, now, self.settings, silenced=silences.silencing(active, record) is not None,
+                        watched=silences.in_watch(self.config.watch, record))
+        if force and reason.name == "update_batched":
+            reason = Reason("new_sources", "update")
+        outcome.reasons.append(reason.name)
+        if reason.name == "update_batched":
+            return replace(state, pending_update=True)
+        if reason.name in ("silenced", "outside_watch"):
+            unmuted = decide(state, now, self.settings)
+            if unmuted.sends:
+                self._alert(session, source, row, record, Reason(reason.name, unmuted.event), now, deliver=False)
+            return state
+        if not reason.sends:
+            return state
+        self._alert(session, source, row, record, reason, now, deliver=True)
+        outcome.alerts += 1
+        return alerted_now(state, now)
+
+    def _alert(self, session: Session, source: Source, row: Incident, incident: dict[str, Any], reason: Reason,
+               now: datetime, *, deliver: bool) -> None:
+        alert = store.create_alert(session, row.id, reason.event or "new", reason.name, incident["severity"], now)
+        record = alert_record(alert_id=alert.id, incident_id=row.id, event=alert.event, reason=reason.name,
+                              incident=incident, created_at=now)
+        alert.record = record
+        if deliver:
+            targets = select_notifiers(record, source.name, source.tags, self.routes, self.notifier_names)
+            store.enqueue(session, alert.id, targets, now)
+        log_event(log, logging.INFO, "alert" if deliver else "alert_held", incident=row.id, kind=alert.event,
+                  reason=reason.name, severity=record["severity"], sources=record["independent_sources"])
+
+    def flush_updates(self, session: Session, now: datetime, *, force: bool = False) -> int:
+        """Send the batched updates that are due (all of them when ``force``)."""
+        sent = 0
+        active = silences.active(session, now)
+        for row in incident_store.pending_updates(session):
+            state = incident_store.to_state(row)
+            outcome = Outcome()
+            state = self._notify(session, self._first_source(session, row), row, state, now, active, outcome,
+                                 force=force)
+            incident_store.save(session, state, row, first_article_id=row.first_article_id, now=row.last_update)
+            sent += outcome.alerts
+        return sent
+
+
+    def _first_source(self, session: Session, row: Incident) -> Source:
+        """Updates are routed like the incident's first report (its feed and tags)."""
+        article = session.get(Article, row.first_article_id)
+        feed = session.get(Feed, article.feed_id) if article else None
+        cfg = self.config.feed(feed.name) if feed else None
+        return Source(feed_id=feed.id if feed else 0, name=feed.name if feed else "",
+                      tags=tuple(cfg.tags) if cfg else ())
+
+
+def _facts(story_id: int, article: ParsedArticle, result: dict[str, Any], now: datetime) -> StoryFacts:
+    casualties = result.get("casualties") or {}
+    published = article.published if article.published and article.published <= now else now
+    return StoryFacts(
+        story_id=story_id, outlet=article.outlet, title=article.title or article.text[:200],
+        categories=frozenset(result["categories"]), severity=result["severity"],
+        event_time=event_time(published, article.title, article.text),
+        places=facts_sets(result.get("places") or []),
+        countries=frozenset(str(c).upper() for c in result.get("countries") or []),
+        actors=facts_sets(result.get("actors") or []),
+        killed=_int(casualties.get("killed")), injured=_int(casualties.get("injured")))
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

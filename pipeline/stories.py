@@ -1,0 +1,107 @@
+"""Near-duplicate detection for stories (pure): MinHash signatures and LSH bands.
+
+The same wire copy, or a light rewrite of it, published by several outlets is one
+story. Each article gets a MinHash signature over word 3-shingles of its title and
+lead (datasketch), cut into bands; articles that share a band are candidates, and the
+signatures decide. Bands are stored in the database with an index, so finding a story
+costs a few index lookups however large the archive grows, and every daemon sharing
+the database sees the same stories.
+
+Items with no body (headline-only feeds) are compared on the content words of the
+title instead, since a rewritten headline shares few 3-shingles with the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash
+
+NUM_PERM = 64
+BANDS, ROWS = 32, 2  # 32 x 2 = 64: a pair at 0.5 Jaccard shares a band with p > 0.99
+LEAD_WORDS = 80
+MIN_BODY_WORDS = 12  # fewer words after the title: compare as a headline
+THRESHOLD = {"body": 0.5, "title": 0.6}
+
+_WORD = re.compile(r"[^\W_]+")
+_STOP = frozenset(
+    "a an the of in on at to for from by with and or but as is are was were be been has have had it its "
+    "this that these those after before over into near says said say new amid about than up out".split())
+
+
+@dataclass(frozen=True)
+class Signature:
+    mode: str  # "body" or "title"
+    values: np.ndarray  # uint32[NUM_PERM]
+
+    def to_bytes(self) -> bytes:
+        return self.mode[0].encode() + self.values.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        mode = "body" if data[:1] == b"b" else "title"
+        return cls(mode, np.frombuffer(data[1:], dtype="<u4").astype(np.uint32))
+
+
+def words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return _WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+def shingles(title: str, text: str) -> tuple[str, set[bytes]]:
+    """(mode, shingles): 3-word shingles of title + lead, or a headline's content words."""
+    head, body = words(title), words(text)[:LEAD_WORDS]
+    if len(body) >= MIN_BODY_WORDS:
+        tokens = head + body
+        return "body", {" ".join(tokens[i:i + 3]).encode() for i in range(max(1, len(tokens) - 2))}
+    content = [w for w in head + body if w not in _STOP and len(w) > 1]
+    return "title", {w.encode() for w in content}
+
+
+# Signatures are stored, so the hashing scheme is pinned: a library default that
+# changed between versions would silently make old and new signatures incomparable.
+SCHEME = "affine32"
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    # Building permutations is most of MinHash's set-up cost; every signature must
+    # use the same ones anyway, so make them once.
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
+
+
+def signature(title: str, text: str) -> Signature | None:
+    """The article's signature, or None when it has no words to compare."""
+    mode, items = shingles(title, text)
+    if not items:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme=SCHEME)
+    minhash.update_batch(sorted(items))
+    return Signature(mode, minhash.hashvalues.astype(np.uint32))
+
+
+def bands(sig: Signature) -> list[int]:
+    """LSH band keys as signed 63-bit integers (an indexed BIGINT column)."""
+    keys = []
+    for band in range(BANDS):
+        chunk = sig.values[band * ROWS:(band + 1) * ROWS].astype("<u4").tobytes()
+        digest = hashlib.blake2b(sig.mode[0].encode() + bytes([band]) + chunk, digest_size=8).digest()
+        keys.append(struct.unpack("<q", digest)[0] >> 1)
+    return keys
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """Estimated Jaccard similarity of the two shingle sets."""
+    if a.mode != b.mode:
+        return 0.0
+    return float(np.count_nonzero(a.values == b.values)) / NUM_PERM
+
+
+def same_story(a: Signature, b: Signature) -> bool:
+    return similarity(a, b) >= THRESHOLD[a.mode]
