@@ -21,12 +21,16 @@ from notifiers.base import (
     Sent,
 )
 from notifiers.console import ConsoleNotifier
+from notifiers.email import EmailNotifier
 from notifiers.jsonl import JsonlNotifier
+from notifiers.slack import SlackNotifier
 from notifiers.webhook import WebhookNotifier
 
 REGISTRY: dict[str, Any] = {
     "console": ConsoleNotifier,
+    "email": EmailNotifier,
     "jsonl": JsonlNotifier,
+    "slack": SlackNotifier,
     "webhook": WebhookNotifier,
 }
 

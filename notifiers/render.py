@@ -21,6 +21,7 @@ _CATEGORY_LABELS = {
     "ceasefire_violation": "Ceasefire violation",
 }
 _EVENT_LABELS = {"new": "", "update": "Update", "escalation": "Escalation"}
+SLACK_SECTION_LIMIT = 3000  # characters in one section's text (Block Kit)
 
 Record = dict[str, Any]
 
@@ -173,11 +174,21 @@ def slack_blocks(record: Record) -> list[dict[str, Any]]:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": one_line("Matched: " + words, 2900)}]})
     listed = sources(record)
     if listed:
-        lines = [f"• {slack_escape(outlet, 80)}: {slack_link(link, title)}" for outlet, link, title in listed[:10]]
-        more = f"\n…and {len(listed) - 10} more" if len(listed) > 10 else ""
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": f"*Sources ({len(listed)})*\n" + "\n".join(lines) + more}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_sources(listed)}})
     return blocks
+
+
+def _slack_sources(listed: list[tuple[str, str | None, str]], limit: int = SLACK_SECTION_LIMIT) -> str:
+    """As many source lines as fit in one section; Slack refuses a longer one outright."""
+    head, lines, used = f"*Sources ({len(listed)})*", [], 0
+    for outlet, link, title in listed[:10]:
+        line = f"• {slack_escape(outlet, 80)}: {slack_link(link, title)}"
+        if len(head) + used + len(line) + 40 > limit:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    rest = len(listed) - len(lines)
+    return "\n".join([head, *lines] + ([f"…and {rest} more"] if rest else []))
 
 
 def slack_summary_blocks(records: Sequence[Record], shown: int = 15) -> list[dict[str, Any]]:

@@ -70,7 +70,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from pipeline.app import load_rules
-    from pipeline.secrets import secret_env_names
 
     config = load_config(config_path(args))
     ruleset = load_rules(config)
@@ -84,11 +83,27 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  rules:     {len(ruleset)} rules from packs {config.rules.packs} and {len(config.rules.files)} files")
     print(f"  notifiers: {', '.join(f'{n.name} ({n.type})' for n in config.notifiers) or 'none'}")
     print(f"  routes:    {len(config.routes) or 'none (every alert to every notifier)'}")
-    for name, variables in secret_env_names(config.notifiers).items():
-        for variable in variables:
-            if not os.environ.get(variable):
-                print(f"  warning: notifier '{name}' needs environment variable {variable}, which is not set")
+    for problem in notifier_problems(config):
+        print(f"  warning: {problem}")
     return EXIT_OK
+
+
+def notifier_problems(config: Config) -> list[str]:
+    """What would stop a notifier from sending, found without contacting anything."""
+    from notifiers import NotifierContext, build_notifier
+    from pipeline.secrets import secret_env_names
+
+    problems = []
+    context = NotifierContext(base_dir=config.base_dir, env=dict(os.environ))
+    needs = secret_env_names(config.notifiers)
+    for model in config.notifiers:
+        check = getattr(build_notifier(model, context), "check", None)
+        if check is not None:
+            problems.extend(check())
+            continue
+        problems.extend(f"{model.name}: environment variable {variable} is not set"
+                        for variable in needs.get(model.name, []) if not os.environ.get(variable))
+    return problems
 
 
 def cmd_init(args: argparse.Namespace) -> int:
