@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from notifiers import Message, PermanentError, RetryableError, Sent
+from notifiers import Message, Pacing, PermanentError, RetryableError, Sent
 from pipeline.config import DeliveryConfig
 from pipeline.db import make_engine, migrate
 from pipeline.models import Alert, Article, Delivery, Feed, Incident
@@ -158,3 +158,46 @@ def test_delivery_for_a_removed_notifier_fails_visibly(db):
     assert _outbox(db, clock).deliver_due().failed == 1
     with db() as s:
         assert "not configured" in s.scalars(select(Delivery)).one().last_error
+
+
+class Batching(Recorder):
+    """A paced channel that can send several alerts as one summary."""
+
+    def __init__(self, name: str, pacing: Pacing | None = None, digest: Any = None) -> None:
+        super().__init__(name)
+        self.pacing = pacing
+        if digest is not None:
+            self.digest = digest
+        self.batches: list[list[int]] = []
+
+    def send_batch(self, messages: list[Message]) -> Sent:
+        self.batches.append([m.record["alert_id"] for m in messages])
+        return Sent(ref="summary")
+
+
+def test_a_burst_becomes_one_summary_and_sends_are_paced(db):
+    clock = Clock()
+    _alerts(db, clock, ["slack"], count=12)
+    slack = Batching("slack", Pacing(interval=1.0, burst=5))
+    waits: list[float] = []
+    outbox = Outbox(sessions=db, notifiers={"slack": slack}, config=DeliveryConfig(), clock=clock,
+                    sleep=waits.append)
+    assert outbox.deliver_due().sent == 12
+    assert [r["alert_id"] for r in slack.sent] == [1, 2, 3, 4]
+    assert slack.batches == [[5, 6, 7, 8, 9, 10, 11, 12]]
+    assert len(waits) == 4 and all(0.9 < w <= 1.0 for w in waits)  # one second between messages
+    assert set(_statuses(db).values()) == {"sent"}
+
+
+def test_a_digest_waits_for_the_end_of_its_period(db):
+    from notifiers.digest import parse_digest
+
+    clock = Clock()  # 2026-01-01 00:00
+    clock.now += timedelta(minutes=10)
+    _alerts(db, clock, ["mail"], count=3)
+    mail = Batching("mail", digest=parse_digest("1h"))
+    outbox = _outbox(db, clock, mail)
+    assert outbox.deliver_due().sent == 0
+    clock.now = datetime(2026, 1, 1, 1, 0, tzinfo=timezone.utc)
+    assert outbox.deliver_due().sent == 3
+    assert mail.batches == [[1, 2, 3]] and mail.sent == []
