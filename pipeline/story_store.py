@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from pipeline.models import Story, StoryBand
@@ -29,5 +29,7 @@ def create_story(session: Session, sig: Signature, now: datetime) -> Story:
     story = Story(signature=sig.to_bytes(), created_at=now)
     session.add(story)
     session.flush()
-    session.add_all(StoryBand(band=key, story_id=story.id, created_at=now) for key in set(bands(sig)))
+    # One executemany of plain rows: ORM objects for 32 band rows cost several times more.
+    session.execute(insert(StoryBand), [{"band": key, "story_id": story.id, "created_at": now}
+                                        for key in set(bands(sig))])
     return story
