@@ -43,7 +43,8 @@ def load_rules(config: Config) -> RuleSet:
         except OSError as exc:
             raise ConfigError(config.source, None, ("rules", "files", index),
                               f"cannot read rule file {path}: {exc.strerror}") from None
-    return build_ruleset(sources)
+    return build_ruleset(sources, gazetteer_extra=config.gazetteer.model_dump(),
+                         agreements=config.agreements)
 
 
 def database_url(config: Config) -> str:

@@ -123,6 +123,23 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pipeline import evaluate
+    from pipeline.cli_rules import _ruleset
+
+    corpus = Path(args.corpus) if args.corpus else evaluate.default_corpus()
+    if not corpus.is_dir():
+        raise UsageError(f"corpus folder not found: {corpus}")
+    report = evaluate.evaluate(_ruleset(args), corpus)
+    print(evaluate.format_report(report))
+    if args.examples:
+        print(evaluate.format_examples(report, args.examples))
+    if args.write:
+        evaluate.write_table(report, Path(args.write))
+        print(f"\nwrote {args.write}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _dur(delta: object) -> str:
     from pipeline.durations import format_duration
 
@@ -152,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config and print a summary").set_defaults(func=cmd_check_config)
     sub.add_parser("init", help="write a starter config if none exists and create the database"
                    ).set_defaults(func=cmd_init)
+    evaluation = sub.add_parser("eval", help="score the rules on the labelled corpus")
+    evaluation.add_argument("--corpus", help="corpus folder (default ../shared/corpus)")
+    evaluation.add_argument("--examples", type=int, default=0, help="show N errors per measure")
+    evaluation.add_argument("--write", metavar="FILE", help="write the results table (e.g. docs/EVAL.md)")
+    evaluation.set_defaults(func=cmd_eval)
     cli_rules.add_commands(sub)
     cli_show.add_commands(sub)
     cli_notify.add_commands(sub)

@@ -8,7 +8,7 @@ Secrets are never in the file: notifiers name environment variables instead.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -164,6 +164,38 @@ class WatchConfig(_Strict):
     categories: list[str] | None = None
 
 
+class GazetteerPlaceConfig(_Strict):
+    name: str = Field(min_length=1)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    aliases: list[str] = []
+
+
+class GazetteerActorConfig(_Strict):
+    name: str = Field(min_length=1)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    kind: str | None = None
+    aliases: list[str] = []
+
+
+class GazetteerConfig(_Strict):
+    """User additions to the bundled gazetteer: places (with aliases) and actors."""
+
+    places: list[GazetteerPlaceConfig] = []
+    actors: list[GazetteerActorConfig] = []
+
+
+class AgreementConfig(_Strict):
+    """A ceasefire in force: hostilities between its parties are violations of it."""
+
+    name: str = Field(min_length=1)
+    parties: list[str] = Field(min_length=2)  # ISO alpha-2 codes or actor names
+    since: date | None = None
+    until: date | None = None
+    area: list[str] = []  # place names or ISO codes; empty = anywhere
+
+
 class Config(_Strict):
     database: str = "sqlite:///cfwatch.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -175,6 +207,8 @@ class Config(_Strict):
     delivery: DeliveryConfig = DeliveryConfig()
     incidents: IncidentsConfig = IncidentsConfig()
     watch: WatchConfig = WatchConfig()
+    gazetteer: GazetteerConfig = GazetteerConfig()
+    agreements: list[AgreementConfig] = []
     # Where the file was read from; relative paths in it are resolved against this.
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="config.yaml", exclude=True)

@@ -8,12 +8,17 @@ can be shared by worker threads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import ahocorasick
 
-from rules.normalize import SENTENCE_BREAK, locate_words, normalize
+from rules.agreements import Agreement, make_agreement
+from rules.enrich import enrich
+from rules.gazetteer import Gazetteer, load_gazetteer
+from rules.normalize import SENTENCE_BREAK, locate_words, normalize, normalize_cased
 from rules.result import ArticleResult, Match, Span
 from rules.schema import Phrase, Rule, check_unique, parse_pack
 
@@ -156,25 +161,33 @@ def _evaluate(plan: _Plan, hits: list[Hit], vetoes: list[Veto]) -> list[Hit] | N
 class RuleSet:
     """Rules compiled into one matcher. Build with build_ruleset()."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], *, gazetteer_extra: Mapping[str, Any] | None = None,
+                 agreements: Iterable[Any] = ()) -> None:
         check_unique(rules)
         self.rules: list[Rule] = list(rules)
         self._automaton = _compile(self.rules)
         self._plans = [_plan(rule_no, rule) for rule_no, rule in enumerate(self.rules)]
+        self._gazetteer_extra = gazetteer_extra
+        self.agreements: tuple[Agreement, ...] = tuple(make_agreement(a) for a in agreements)
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def _scan(self, fields: tuple[str, str]) -> tuple[dict[int, list[Hit]], list[Veto]]:
+    @cached_property
+    def gazetteer(self) -> Gazetteer:
+        """Loaded on first use (about a second); the bundled tables are shared by
+        every RuleSet, user additions are a small per-RuleSet copy of the curated part."""
+        return load_gazetteer().extended(self._gazetteer_extra)
+
+    def _scan(self, norms: tuple[str, str]) -> tuple[dict[int, list[Hit]], list[Veto]]:
         """Positive hits by rule index, and vetoes; one automaton pass per field."""
         per_rule: dict[int, list[Hit]] = {}
         vetoes: list[Veto] = []
         if self._automaton is None:
             return per_rule, vetoes
-        for field_no, value in enumerate(fields):
-            if not value:
+        for field_no, norm in enumerate(norms):
+            if not norm:
                 continue
-            norm = normalize(value)
             count = norm.count
             for end, (length, words, refs, vetoed) in self._automaton.iter(norm):
                 start = end - length + 1  # the space before the first word
@@ -193,19 +206,35 @@ class RuleSet:
                         found.append(hit)
         return per_rule, vetoes
 
-    def classify(self, title: str, text: str) -> ArticleResult:
-        """Pure: which rules fire on this article, with where they matched."""
-        fields = (title or "", text or "")
-        per_rule, vetoes = self._scan(fields)
+    def _fire(self, norms: tuple[str, str]) -> list[tuple[Rule, list[Hit]]]:
+        per_rule, vetoes = self._scan(norms)
         fired: list[tuple[Rule, list[Hit]]] = []
         for rule_no in sorted(per_rule):
             plan = self._plans[rule_no]
             used = _evaluate(plan, per_rule[rule_no], vetoes)
             if used:
                 fired.append((plan.rule, used))
-        if not fired:
-            return ArticleResult([])
-        return ArticleResult(_matches(fired, fields))
+        return fired
+
+    def match(self, title: str, text: str) -> ArticleResult:
+        """The phrase matcher alone: rules that fire, no entities (rules with entity
+        conditions never fire here)."""
+        fields = (title or "", text or "")
+        fired = [f for f in self._fire((normalize(fields[0]) if fields[0] else "",
+                                        normalize(fields[1]) if fields[1] else ""))
+                 if not f[0].needs_entities]
+        return ArticleResult(_matches(fired, fields)) if fired else ArticleResult([])
+
+    def classify(self, title: str, text: str, *, when: datetime | date | None = None
+                 ) -> ArticleResult:
+        """Pure: which rules fire on this article, where, and the places, parties,
+        counts, claims, treaties and agreements it names. ``when`` (the article's
+        publication time, or None if unknown) decides which agreements are in force."""
+        fields = (title or "", text or "")
+        norms = (normalize_cased(fields[0]) if fields[0] else ("", ""),
+                 normalize_cased(fields[1]) if fields[1] else ("", ""))
+        fired = self._fire((norms[0][0], norms[1][0]))
+        return enrich(self.gazetteer, self.agreements, fired, fields, norms, when, _matches)
 
 
 def _matches(fired: list[tuple[Rule, list[Hit]]], fields: tuple[str, str]) -> list[Match]:
@@ -230,9 +259,16 @@ def _matches(fired: list[tuple[Rule, list[Hit]]], fields: tuple[str, str]) -> li
     return matches
 
 
-def build_ruleset(sources: list[tuple[str, str]]) -> RuleSet:
-    """(yaml text, source name) pairs -> one RuleSet; raises SourceError."""
+def build_ruleset(sources: list[tuple[str, str]], *,
+                  gazetteer_extra: Mapping[str, Any] | None = None,
+                  agreements: Iterable[Any] = ()) -> RuleSet:
+    """(yaml text, source name) pairs -> one RuleSet; raises SourceError.
+
+    ``gazetteer_extra``: user places/aliases/actors (config ``gazetteer:``);
+    ``agreements``: ceasefires in force (config ``agreements:``), mappings or objects
+    with name, parties, since, until, area.
+    """
     rules: list[Rule] = []
     for text, source in sources:
         rules += parse_pack(text, source)
-    return RuleSet(rules)
+    return RuleSet(rules, gazetteer_extra=gazetteer_extra, agreements=agreements)

@@ -84,6 +84,21 @@ def normalize(text: str) -> str:
     return _fold(" " + " ".join(tokens).lower() + " ")
 
 
+def normalize_cased(text: str) -> tuple[str, str]:
+    """normalize(text), and the same tokens before lower-casing and accent folding.
+
+    Both split into the same number of tokens at the same positions, so entity
+    extraction can look up names in the first and check capitals ("Split" the town,
+    not "split" the verb) in the second without going back to the original offsets.
+    """
+    marked = _SENTENCE_END_RE.sub(" " + SENTENCE_BREAK + " ", _no_underscore(text))
+    if marked.isascii():
+        cased = " " + " ".join(marked.translate(_ASCII_SEPARATORS).split()) + " "
+        return cased.lower(), cased
+    cased = " " + " ".join(_TOKEN_OR_BREAK_RE.findall(marked)) + " "
+    return _fold(cased.lower()), cased
+
+
 # Every ASCII character that is not a letter or digit becomes a space, except the
 # sentence-break marker.
 _ASCII_SEPARATORS = {

@@ -1,10 +1,12 @@
-"""What classify() returns: the rules that fired and what they saw."""
+"""What classify() returns: the rules that fired, what they saw, and the entities."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.casualties import Casualties
+from rules.claims import Claims
 from rules.schema import CATEGORIES, SEVERITIES
 
 Span = tuple[str, int, int]  # (field "title" | "text", start, end) in the original string
@@ -30,6 +32,13 @@ class Match:
 @dataclass(frozen=True)
 class ArticleResult:
     matches: list[Match] = field(default_factory=list)  # in rule order
+    places: list[dict[str, Any]] = field(default_factory=list)     # name, country, lat, lon
+    countries: list[str] = field(default_factory=list)             # ISO alpha-2
+    actors: list[dict[str, Any]] = field(default_factory=list)     # name, country?, kind?
+    casualties: Casualties = field(default_factory=Casualties)
+    claims: Claims = field(default_factory=Claims)
+    treaties: list[dict[str, Any]] = field(default_factory=list)   # id, name, article?
+    agreements: list[dict[str, Any]] = field(default_factory=list)  # name, parties, reason
 
     @property
     def categories(self) -> list[str]:
@@ -43,14 +52,15 @@ class ArticleResult:
         return max((m.severity for m in self.matches), key=SEVERITIES.index)
 
     def to_record(self) -> dict[str, Any]:
-        # places/actors/casualties/treaties are filled by entity extraction (a later
-        # issue); the keys are here now so that the record shape does not change.
         return {
             "categories": self.categories,
             "severity": self.severity,
             "matches": [m.to_record() for m in self.matches],
-            "places": [],
-            "actors": [],
-            "casualties": {"killed": None, "injured": None},
-            "treaties": [],
+            "places": [dict(p) for p in self.places],
+            "countries": list(self.countries),
+            "actors": [dict(a) for a in self.actors],
+            "casualties": self.casualties.to_record(),
+            "claims": self.claims.to_record(),
+            "treaties": [dict(t) for t in self.treaties],
+            "agreements": [dict(a) for a in self.agreements],
         }

@@ -22,7 +22,8 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")  # ascending
 SCOPES: tuple[str, ...] = ("any", "title", "text", "sentence")
 
 _RULE_KEYS = {"id", "category", "severity", "description", "any", "all", "none",
-              "near", "scope"}
+              "near", "scope", "countries_any", "places_in", "actors_any"}
+_ISO_RE = re.compile(r"^[A-Z]{2}$")
 _PACK_KEYS = {"rules", "description", "language"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 # A shorter prefix ("s*", "ki*") would match half the dictionary.
@@ -62,6 +63,14 @@ class Rule:
     near: Near | None = None
     scope: str = "any"
     description: str = ""
+    # Entity conditions, checked on the whole article after extraction.
+    countries_any: tuple[str, ...] = ()  # ISO alpha-2: any of them mentioned
+    places_in: tuple[str, ...] = ()      # ISO alpha-2: a place found in one of them
+    actors_any: tuple[str, ...] = ()     # actor names, case-insensitive
+
+    @property
+    def needs_entities(self) -> bool:
+        return bool(self.countries_any or self.places_in or self.actors_any)
     source: str = field(default="", compare=False)
     line: int | None = field(default=None, compare=False)
     index: int = field(default=0, compare=False)  # position in its pack's rules list
@@ -127,6 +136,28 @@ def _choice(raw: dict[str, Any], key: str, allowed: tuple[str, ...], doc: Locate
     return str(value)
 
 
+def _codes(raw: dict[str, Any], key: str, doc: Located, path: Path) -> tuple[str, ...]:
+    if key not in raw:
+        return ()
+    items = raw[key]
+    if not isinstance(items, list) or not items:
+        raise doc.error(path + (key,), "must be a non-empty list of ISO country codes")
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not _ISO_RE.match(item):
+            raise doc.error(path + (key, i), f"{item!r} is not an ISO alpha-2 code (e.g. AM)")
+    return tuple(items)
+
+
+def _names(raw: dict[str, Any], key: str, doc: Located, path: Path) -> tuple[str, ...]:
+    if key not in raw:
+        return ()
+    items = raw[key]
+    if not isinstance(items, list) or not items or not all(
+            isinstance(i, str) and i.strip() for i in items):
+        raise doc.error(path + (key,), "must be a non-empty list of names")
+    return tuple(i.strip() for i in items)
+
+
 def parse_rule(raw: Any, doc: Located, path: Path) -> Rule:
     """One mapping under ``rules:`` -> Rule."""
     if not isinstance(raw, dict):
@@ -155,6 +186,9 @@ def parse_rule(raw: Any, doc: Located, path: Path) -> Rule:
         near=_parse_near(raw["near"], doc, path + ("near",)) if "near" in raw else None,
         scope=_choice(raw, "scope", SCOPES, doc, path, default="any"),
         description=description,
+        countries_any=_codes(raw, "countries_any", doc, path),
+        places_in=_codes(raw, "places_in", doc, path),
+        actors_any=_names(raw, "actors_any", doc, path),
         source=doc.source,
         line=doc.line_of(path + ("id",)),
         index=int(path[-1]),

@@ -177,8 +177,10 @@ def test_to_record_shape() -> None:
         "categories": ["shelling"], "severity": "high",
         "matches": [{"rule": "s", "category": "shelling", "severity": "high",
                      "text": ["Shelling"]}],
-        "places": [], "actors": [], "casualties": {"killed": None, "injured": None},
-        "treaties": [],
+        "places": [], "countries": [], "actors": [],
+        "casualties": {"killed": None, "injured": None, "flags": []},
+        "claims": {"claimed_by": [], "accused": [], "denied_by": []},
+        "treaties": [], "agreements": [],
     }
     assert ArticleResult([]).to_record()["categories"] == []
     assert isinstance(rs.classify("Shelling", "").matches[0], Match)
