@@ -91,18 +91,23 @@ def headline_words(title: str) -> frozenset[str]:
 
 
 def same_event(incident: IncidentState, facts: StoryFacts, window: timedelta) -> bool:
-    """Does this story report the incident's event?"""
-    if facts.event_time < incident.first_event - window or facts.event_time > incident.last_event + window:
+    """Does this story report the incident's event?
+
+    Within ``window`` of the incident's first report (not of its latest: that would let
+    a run of daily reports chain into one endless incident), and where both name
+    places, sharing one. Where either names none, the same country is enough (wire
+    headlines of one event often name only the country), unless the death tolls are
+    far apart; with no country either, the headlines must share several words.
+    """
+    if abs(facts.event_time - incident.first_event) > window:
         return False
     if incident.places and facts.places:
-        return bool(incident.places & facts.places)  # both name places: they must share one
+        return bool(incident.places & facts.places)
     if _figures_conflict(incident, facts):
         return False
-    shared_words = len(incident.title_words & headline_words(facts.title))
     if incident.countries and facts.countries:
-        if not incident.countries & facts.countries:
-            return False
-        return bool(incident.actors & facts.actors) or shared_words >= 2
+        return bool(incident.countries & facts.countries)
+    shared_words = len(incident.title_words & headline_words(facts.title))
     return shared_words >= 3 and bool(incident.categories & facts.categories)
 
 

@@ -7,6 +7,7 @@ SQLite database with a simulated clock, given the rule results an article would 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -71,7 +72,15 @@ def test_same_event_needs_time_and_place_overlap():
     assert same_event(incident, facts(2, T0 + 2 * HOUR, places=("kapan",)), window)
     assert not same_event(incident, facts(2, T0 + 2 * HOUR, places=("kharkiv",)), window)
     assert not same_event(incident, facts(2, T0 + 20 * HOUR, places=("goris",)), window)
-    # Without places, the headline has to share several words and a category.
+    # A report naming no place joins on the country; reports only chain within the window
+    # of the first one, never into an endless incident.
+    armenian = open_incident(replace(facts(1, T0, places=("goris",)), countries=frozenset({"AM"})))
+    country_only = replace(facts(2, T0 + 2 * HOUR, places=()), countries=frozenset({"AM"}))
+    assert same_event(armenian, country_only, window)
+    assert not same_event(armenian, replace(country_only, countries=frozenset({"UA"})), window)
+    grown = absorb(armenian, replace(country_only, event_time=T0 + 11 * HOUR))
+    assert not same_event(grown, replace(country_only, story_id=3, event_time=T0 + 14 * HOUR), window)
+    # Without places or countries, the headline has to share several words and a category.
     bare = open_incident(facts(1, T0, places=(), title="Azerbaijani forces shell Armenian border towns"))
     assert same_event(bare, facts(2, T0, places=(), title="Armenian border towns shelled by Azerbaijani forces"),
                       window)
