@@ -34,7 +34,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from pipeline import evaluate_incidents
 from rules import RuleSet, build_ruleset
 from rules.gazetteer import name_key
 from rules.packs import read_bundled
@@ -123,6 +125,7 @@ class EvalReport:
     scores: list[Score] = field(default_factory=list)
     exact: list[Exact] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # why a corpus file was not used
+    incidents: list[Any] = field(default_factory=list)  # pipeline.evaluate_incidents.Scores
 
 
 def _snippet(row_id: str, text: str, width: int = 220) -> str:
@@ -233,6 +236,7 @@ def evaluate(ruleset: RuleSet, corpus_dir: Path) -> EvalReport:
         scores, exact = measure(ruleset, path)
         report.scores += scores
         report.exact += exact
+    report.incidents = evaluate_incidents.evaluate(ruleset, Path(corpus_dir))
     return report
 
 
@@ -247,6 +251,8 @@ def format_report(report: EvalReport) -> str:
     if report.exact:
         lines += ["", "| extraction | n | correct | accuracy |", "|---|---:|---:|---:|"]
         lines += [f"| {e.name} | {e.n} | {e.ok} | {e.accuracy:.3f} |" for e in report.exact]
+    if report.incidents:
+        lines += ["", evaluate_incidents.format_scores(report.incidents)]
     lines += [f"\n_{message}_" for message in report.skipped]
     return "\n".join(lines)
 
