@@ -102,9 +102,11 @@ def explain(result: ArticleResult, title: str, text: str) -> str:
         for field, start, end in match.spans[:6]:
             lines.append(f"      {field}: {_context(fields[field], start, end)}")
     record = result.to_record()
-    for key in ("places", "actors", "treaties"):
+    for key in ("places", "countries", "actors", "treaties", "claims", "agreements"):
         if record.get(key):
             lines.append(f"  {key}: {json.dumps(record[key], ensure_ascii=False)}")
+    casualties = {k: v for k, v in (record.get("casualties") or {}).items() if v not in (None, [], {})}
+    lines.append(f"  casualties: {json.dumps(casualties, ensure_ascii=False) if casualties else 'none stated'}")
     return "\n".join(lines)
 
 
