@@ -170,11 +170,11 @@ def decide(incident: IncidentState, now: datetime, settings: Settings, *, silenc
     last = incident.alerted
     if last is None:
         return Reason("first_notification", "new")
-    if incident.categories - last.categories:
-        return Reason("escalation_category", "escalation")
     killed, _, _ = incident.killed()
     if killed is not None and (last.killed is None or killed > last.killed):
-        return Reason("escalation_casualties", "escalation")
+        return Reason("escalation_casualties", "escalation")  # the most telling reason first
+    if incident.categories - last.categories:
+        return Reason("escalation_category", "escalation")
     if severity_rank(incident.severity) > severity_rank(last.severity):
         return Reason("escalation_severity", "escalation")
     if incident.sources > last.sources:

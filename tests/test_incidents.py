@@ -189,7 +189,7 @@ def test_syndicated_copy_counts_once_and_casualty_rise_escalates(world):
                     "https://c.example/2", T0 + 2 * HOUR)
     feed_in(world, [(later, result(["shelling", "casualties"], killed=49))], T0 + 2 * HOUR)
     got = alerts(world)
-    assert [(e, r) for e, r, _ in got] == [("new", "first_notification"), ("escalation", "escalation_category")]
+    assert [(e, r) for e, r, _ in got] == [("new", "first_notification"), ("escalation", "escalation_casualties")]
     sessions, _ = world
     with sessions() as s:
         last = s.scalars(select(Alert).order_by(Alert.id.desc())).first().record

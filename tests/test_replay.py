@@ -87,3 +87,54 @@ def test_silence_add_list_remove_and_silenced_alerts_are_kept(feed_server, write
     assert kept["reason"] == "silenced"
     assert main(["--config", str(config), "silence", "remove", "1"]) == 0
     assert main(["--config", str(config), "silence", "remove", "1"]) == 1
+
+
+SEED_REWRITES = [  # the border report of 13 September 2022 in five outlets' own words (written for the tests)
+    ("Armenpress", "Azerbaijani forces shell Goris, Kapan and Jermuk",
+     "Azerbaijani troops fired on the towns of Goris, Kapan and Jermuk with artillery and drones, the Defence "
+     "Ministry of Armenia said, calling it a violation of the ceasefire. The Security Council decided to appeal "
+     "to Russia for assistance under the 1997 mutual-defence treaty."),
+    ("Reuters", "Armenia says Azerbaijan attacked border towns including Jermuk",
+     "Armenia's defence ministry said Azerbaijani forces opened fire on Jermuk, Goris and Kapan; Baku denied "
+     "starting the attack."),
+    ("AFP", "Shelling hits southern Armenian towns, Yerevan blames Baku",
+     "Shells and drones struck Kapan and Goris in southern Armenia overnight, officials said, in the worst "
+     "flare-up since the 2020 ceasefire."),
+    ("TASS", "Yerevan asks Moscow for help after shelling of Goris",
+     "Armenia's Security Council decided to appeal to Russia for military assistance under the 1997 treaty "
+     "after Azerbaijani shelling of Goris and Jermuk."),
+    ("OC Media", "Kapan and Goris under fire as border clashes flare",
+     "Residents of Kapan and Goris sheltered in basements as Azerbaijani artillery fire continued, "
+     "local officials said."),
+]
+
+
+def test_seed_rewritten_by_five_outlets_is_one_incident_then_one_escalation(write_config, tmp_path):
+    lines = []
+    for n, (outlet, title, text) in enumerate(SEED_REWRITES):
+        lines.append({"id": f"s{n}", "title": title, "text": text, "url": f"https://{n}.example/seed",
+                      "published": (T0 + timedelta(minutes=30 * n)).isoformat(), "outlet": outlet,
+                      "feed": outlet.lower().replace(" ", "-")})
+    syndicated = dict(lines[1], id="copy", url="https://mirror.example/seed", outlet="Mirror", feed="mirror",
+                      published=(T0 + timedelta(minutes=35)).isoformat())
+    escalation = {"id": "k", "title": "At least 49 Armenian soldiers killed in Azerbaijani attack on Jermuk",
+                  "text": "Armenia said at least 49 of its soldiers were killed when Azerbaijani forces shelled "
+                          "positions near Jermuk and Goris.", "url": "https://k.example/49",
+                  "published": (T0 + timedelta(hours=3)).isoformat(), "outlet": "Reuters", "feed": "reuters"}
+    source = tmp_path / "seed.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in [*lines, syndicated, escalation]))
+    out = tmp_path / "alerts.out.jsonl"
+    assert main(["--config", str(write_config([])), "replay", "--jsonl", str(source), "--out", str(out)]) == 0
+    records = read_jsonl(out)
+    assert len({r["incident_id"] for r in records}) == 1
+    events = [r["event"] for r in records]
+    assert events.count("new") == 1 and events.count("escalation") == 1 and events[0] == "new"
+    assert set(events) <= {"new", "update", "escalation"}
+    times = [datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")) for r in records if r["event"] == "update"]
+    assert all(b - a >= timedelta(minutes=15) for a, b in zip(times, times[1:]))
+    before = [r for r in records if r["event"] != "escalation"][-1]
+    assert before["independent_sources"] == 5  # the syndicated copy is a source, not an independent one
+    assert {"Mirror", "Reuters"} <= {s["outlet"] for s in before["sources"]}
+    (escalated,) = [r for r in records if r["event"] == "escalation"]
+    assert escalated["reason"] == "escalation_casualties" and escalated["casualties"]["killed"] == 49
+    assert {p["name"] for p in escalated["places"]} >= {"Goris", "Kapan", "Jermuk"}
