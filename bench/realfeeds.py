@@ -66,40 +66,42 @@ def _run(manifest: dict, base: str, tmp: Path, show: bool) -> list[tuple]:
     app.close()
     alerts = [json.loads(line) for line in (tmp / "alerts.jsonl").read_text().splitlines()] \
         if (tmp / "alerts.jsonl").exists() else []
-    alerted = {a["sources"][0]["url"] or a["title"]: a for a in alerts}
+    # The latest record of each incident lists every source behind it.
+    latest = {a["incident_id"]: a for a in alerts}
+    covered = {(s["outlet"], (s["title"] or "").strip()) for a in latest.values() for s in a["sources"]}
+    first = {(a["sources"][0]["outlet"], a["title"].strip()): a for a in latest.values() if a["sources"]}
     by_feed = {p.feed: p for p in report.polls}
     rows = []
     for feed, doc in zip(feeds, docs):
         poll = by_feed[feed["name"]]
         conflict = {c["title"].strip() for c in doc.get("conflict_items", [])}
-        mine = {a["title"].strip(): a for a in alerts if a["sources"][0]["outlet"] == feed["name"]}
-        titles = set(mine)
-        hits = len(titles & conflict)
-        rows.append((doc["file"], poll.outcome, poll.items, len(conflict), len(titles), hits, poll.error or ""))
+        mine = {t: a for (outlet, t), a in first.items() if outlet == feed["name"]}
+        alerted = {t for outlet, t in covered if outlet == feed["name"]}
+        rows.append((doc["file"], poll.outcome, poll.items, len(conflict), len(mine), len(mine.keys() & conflict),
+                     len(alerted & conflict), poll.error or ""))
         if show:
-            for t in sorted(titles - conflict):
+            for t in sorted(set(mine) - conflict):
                 words = "; ".join(f"{m['category']}: {', '.join(m['text'])}" for m in mine[t]["matches"])
-                print(f"  alert, not judged conflict: {t}  [{words}]")
-            for t in sorted(conflict - titles):
-                print(f"  conflict item, no alert:    {t}")
-    print(f"\n{len(alerted)} alerts from {sum(r[2] for r in rows)} items in {elapsed:.2f} s "
-          f"({report.errors} documents not feeds)")
+                print(f"  incident, not judged conflict: {t}  [{words}]")
+            for t in sorted(conflict - alerted):
+                print(f"  conflict item, in no alert:    {t}")
+    print(f"\n{len(latest)} incidents ({len(alerts)} alert records) from {sum(r[2] for r in rows)} items "
+          f"in {elapsed:.2f} s ({report.errors} documents not feeds)")
     return rows
 
 
 def _print(rows: list[tuple]) -> None:
-    print(f"\n| document | outcome | items | conflict items | alerts | alerts on conflict items |")
-    print("|---|---|---:|---:|---:|---:|")
-    for name, outcome, items, conflict, alerts, hits, error in rows:
+    print("\n| document | outcome | items | conflict items | incidents | incidents opened by a conflict item "
+          "| conflict items in an alert |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name, outcome, items, conflict, incidents, opened, covered, error in rows:
         note = f" ({error[:40]})" if error else ""
-        print(f"| {name} | {outcome}{note} | {items} | {conflict} | {alerts} | {hits} |")
-    conflict = sum(r[3] for r in rows)
-    alerts = sum(r[4] for r in rows)
-    hits = sum(r[5] for r in rows)
-    print(f"| **total** | | {sum(r[2] for r in rows)} | {conflict} | {alerts} | {hits} |")
-    if alerts:
-        print(f"\nalerts on judged-conflict items: {hits}/{alerts} = {hits / alerts:.2f}; "
-              f"conflict items alerted: {hits}/{conflict} = {hits / max(conflict, 1):.2f}")
+        print(f"| {name} | {outcome}{note} | {items} | {conflict} | {incidents} | {opened} | {covered} |")
+    total = [sum(r[i] for r in rows) for i in range(2, 7)]
+    print(f"| **total** | | {total[0]} | {total[1]} | {total[2]} | {total[3]} | {total[4]} |")
+    if total[2]:
+        print(f"\nincidents opened by a judged-conflict item: {total[3]}/{total[2]} = {total[3] / total[2]:.2f}; "
+              f"judged-conflict items in some alert: {total[4]}/{total[1]} = {total[4] / max(total[1], 1):.2f}")
 
 
 if __name__ == "__main__":
