@@ -161,7 +161,7 @@ def _place_names(ruleset: RuleSet, location: str) -> set[str]:
     for name in (location, head):
         key = name_key(name)
         names |= {e.name.lower() for e in gaz.curated.get(key, ())}
-        names |= {gaz.names[row].lower() for row in gaz.place_rows(key)}
+        names |= {gaz.name(row).lower() for row in gaz.place_rows(key)}
     return names
 
 

@@ -39,6 +39,8 @@ ATTACK = frozenset("fired firing fire shelled shelling attacked attacking struck
                    "launched bombed bombarded violated violating opened targeted killed "
                    "shot".split())
 
+CUES = REPORT | DENY | ACCUSE | ATTACK
+
 
 @dataclass
 class Party:
@@ -107,7 +109,7 @@ def _near_before(parties: list[Party], index: int, span: int) -> Party | None:
 def sentence_claims(parties: list[Party], tokens: list[str], start: int, end: int,
                     claims: Claims) -> None:
     """Fill claims from one sentence: tokens[start:end], its parties in order."""
-    for i in range(start, end):
+    for i in [i for i in range(start, end) if tokens[i] in CUES]:
         word = tokens[i]
         if word in REPORT:
             span = 3 if word != "according" else 4
@@ -142,9 +144,11 @@ def _add(items: list[str], name: str) -> None:
 
 def sentence_bounds(tokens: list[str]) -> list[tuple[int, int]]:
     bounds, start = [], 0
-    for i, token in enumerate(tokens):
-        if token == SENTENCE_BREAK:
-            bounds.append((start, i))
-            start = i + 1
-    bounds.append((start, len(tokens)))
-    return bounds
+    while True:
+        try:
+            end = tokens.index(SENTENCE_BREAK, start)
+        except ValueError:
+            bounds.append((start, len(tokens)))
+            return bounds
+        bounds.append((start, end))
+        start = end + 1

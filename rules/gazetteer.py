@@ -6,10 +6,17 @@ Two tables, both keyed by a name's normalized words ("nagorno karabakh"):
   actors and organisations, hand-written and user places: a few tens of thousands of
   keys, each with the Entity objects it names;
 - ``places``: GeoNames populated places (~235,000 and their close transliterations),
-  stored as parallel arrays and materialised into an Entity only when hit. A
-  character automaton over these names took 70 MB for its nodes alone; a dict from
-  key to row costs about a third of that, and the extractor only looks up word
-  n-grams that start with a capital, so the lookup stays one pass over the text.
+  a dict from key to row; the rows are packed (names in one string with offsets,
+  country codes as indexes into a short list, coordinates and population in
+  ``array``s) and materialised into an Entity only when hit. A character automaton
+  over these names took 70 MB for its nodes alone; the dict costs about a third of
+  that, and the extractor only looks up word n-grams that start with a capital.
+
+Memory (issue 6 wants the whole daemon under 150 MB): the loaded tables add ~55 MB.
+The file is read line by line, so no decompressed copy of it or list of its lines
+is ever alive (that alone left ~30 MB of fragmented heap behind), and ``pairs``
+holds only the starts of names of three or more words: two-word names are looked
+up directly.
 
 Data: rules/data/*.tsv.gz built by rules/data/build_gazetteer.py, and
 rules/data/entities.yaml (hand-written). Pure: package data in, tables out.
@@ -18,8 +25,9 @@ rules/data/entities.yaml (hand-written). Pure: package data in, tables out.
 from __future__ import annotations
 
 import gzip
+import io
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -65,27 +73,48 @@ class Gazetteer:
     def __init__(self) -> None:
         self.curated: dict[str, tuple[Entity, ...]] = {}
         self.places: dict[str, int | tuple[int, ...]] = {}
-        self.names: list[str] = []
-        self.countries: list[str] = []
+        self._names = ""                # every place name, end to end
+        self._offsets = array("I", [0])  # name of row r: _names[_offsets[r]:_offsets[r + 1]]
+        self._codes: list[str] = []     # distinct country codes
+        self._country = array("B")      # row -> index into _codes
         self.coords = array("f")       # lat, lon interleaved
-        self.population = array("l")
+        self.population = array("I")
         self.country_names: dict[str, str] = {}  # alpha-2 -> short display name
         self.stop: frozenset[str] = frozenset()
-        # First two words of every longer name: a lookup of 3+ words is only tried
-        # when its first two words start some name.
+        self._made: dict[int, Entity] = {}
+        # First two words of every name of three or more words: a lookup of 3+ words
+        # is only tried when its first two words start one (or are a name).
         self.pairs: set[str] = set()
 
+    def starts(self, pair: str) -> bool:
+        """Do these two words start a name of two or more words?"""
+        return pair in self.pairs or pair in self.places or pair in self.curated
+
+    def name(self, row: int) -> str:
+        return self._names[self._offsets[row]:self._offsets[row + 1]]
+
+    def country(self, row: int) -> str:
+        return self._codes[self._country[row]]
+
+    def __len__(self) -> int:
+        return len(self._country)
+
     def add(self, key: str, entity: Entity) -> None:
-        if key.count(" ") >= 1:
-            self.pairs.add(" ".join(key.split(" ", 2)[:2]))
+        _add_pair(self.pairs, key)
         if key and key not in self.stop:
             found = self.curated.get(key, ())
             if entity not in found:
                 self.curated[key] = found + (entity,)
 
     def place(self, row: int) -> Entity:
-        return Entity("place", self.names[row], self.countries[row], float(self.coords[2 * row]),
-                      float(self.coords[2 * row + 1]), self.population[row])
+        found = self._made.get(row)
+        if found is None:
+            if len(self._made) >= 20_000:  # a bounded cache of the places seen lately
+                self._made.clear()
+            found = self._made[row] = Entity(
+                "place", self.name(row), self.country(row), float(self.coords[2 * row]),
+                float(self.coords[2 * row + 1]), self.population[row])
+        return found
 
     def place_rows(self, key: str) -> tuple[int, ...]:
         found = self.places.get(key)
@@ -105,24 +134,43 @@ class Gazetteer:
         return copy
 
 
+def _add_pair(pairs: set[str], key: str) -> None:
+    if key.count(" ") >= 2:
+        pairs.add(" ".join(key.split(" ", 2)[:2]))
+
+
 def _add_places(gaz: Gazetteer) -> None:
-    for name, cc, lat, lon, pop, aliases in _rows("places.tsv.gz"):
-        row = len(gaz.names)
-        gaz.names.append(name)
-        gaz.countries.append(cc)  # two-letter strings are interned by the parser
+    names, codes = io.StringIO(), {}
+    end = 0
+    for line in _lines("places.tsv.gz"):
+        name, cc, lat, lon, pop, aliases = line.rstrip("\n").split("\t")
+        row = len(gaz._country)
+        names.write(name)
+        end += len(name)
+        gaz._offsets.append(end)
+        gaz._country.append(codes.setdefault(cc, len(codes)))
         gaz.coords.extend((float(lat), float(lon)))
         gaz.population.append(int(pop))
         for alias in [name, *aliases.split(";")] if aliases else [name]:
             key = _fast_key(alias)
             if not key or key in gaz.stop:
                 continue
-            if " " in key:
-                gaz.pairs.add(" ".join(key.split(" ", 2)[:2]))
+            _add_pair(gaz.pairs, key)
             found = gaz.places.get(key)
             if found is None:
                 gaz.places[key] = row
             elif found != row:
                 gaz.places[key] = (found, row) if isinstance(found, int) else found + (row,)
+    gaz._names = names.getvalue()
+    gaz._codes = list(codes)
+    assert len(gaz._codes) < 256
+
+
+def _lines(filename: str) -> Iterator[str]:
+    """The lines of a shipped gzip file, one at a time (no copy of the whole file)."""
+    with resources.files("rules.data").joinpath(filename).open("rb") as raw, \
+            gzip.open(raw, "rt", encoding="utf-8") as text:
+        yield from text
 
 
 _SEP = {c: " " for c in range(128) if not chr(c).isalnum()}
@@ -175,8 +223,7 @@ def _add_curated(gaz: Gazetteer, data: Mapping[str, Any]) -> None:
                         place.get("lon"), int(place.get("population") or 0))
         for alias in [place["name"], *(place.get("aliases") or ())]:
             key = name_key(alias)
-            if " " in key:
-                gaz.pairs.add(" ".join(key.split(" ", 2)[:2]))
+            _add_pair(gaz.pairs, key)
             # A hand-written place replaces what it names among curated regions.
             gaz.curated[key] = (Entity(entity.kind, entity.name, entity.country, entity.lat,
                                        entity.lon, entity.population, capitals=_is_acronym(alias)),)

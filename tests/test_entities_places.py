@@ -73,3 +73,33 @@ def test_user_gazetteer_extension() -> None:
     # The bundled gazetteer is untouched by another RuleSet's additions.
     plain = build_ruleset([read_bundled("ceasefire")])
     assert plain.classify("", "Shots were fired at Koshkar Post.").places == []
+
+
+@pytest.mark.parametrize("text,place", [
+    # invented names: nothing here is in the gazetteer, the wording places them
+    ("Gunmen attacked Kelbrino in Kaduna on Sunday.", ("Kelbrino", "NG")),
+    ("Protesters blocked the Farzeen highway for hours.", ("Farzeen", None)),
+    ("Fighting flared on the As Zumrah front overnight.", ("As Zumrah", None)),
+    ("Mortars struck positions in Wadi al-Zarqan (Tripoli).", ("Wadi al-Zarqan", "LY")),
+    ("Troops clashed with bandits in Tundimar, Zamfara state.", ("Tundimar", "NG")),
+    ("Artillery shelled Qorvasht and nearby farms.", ("Qorvasht", None)),
+    ("A firefight broke out in Barangay Ghalbeen, Sultan Kudarat.", ("Ghalbeen", "PH")),
+])
+def test_unlisted_places_from_news_wording(rs: RuleSet, text: str, place: tuple) -> None:
+    assert place in places(rs, text)
+
+
+@pytest.mark.parametrize("text", [
+    "The minister spoke in Parliament on Monday.",
+    "As Reuters reported, the talks failed.",
+    "On Monday the Army said little.",
+])
+def test_capitalised_words_that_are_not_places(rs: RuleSet, text: str) -> None:
+    assert places(rs, text) == []
+
+
+def test_packed_place_rows_round_trip(rs: RuleSet) -> None:
+    gaz = rs.gazetteer
+    rows = gaz.place_rows("jermuk")
+    assert rows and gaz.name(rows[0]) == "Jermuk" and gaz.country(rows[0]) == "AM"
+    assert gaz.place(rows[0]) is gaz.place(rows[0])  # materialised once, then cached
