@@ -54,16 +54,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from pipeline.app import App
+    from pipeline.app import App, database_url
     from pipeline.cycle import run_once
+    from pipeline.daemon import AlreadyRunning, lock_database
 
     if not args.once:
         raise UsageError("poll needs --once (use `cfwatch run` for the daemon)")
-    app = App.build(load(args))
+    config = load(args)
+    try:  # a daemon on the same SQLite file would have its in-flight deliveries sent twice
+        lock = lock_database(database_url(config))
+    except AlreadyRunning as exc:
+        print(f"cfwatch: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    app = App.build(config)
     try:
         report = run_once(app)
     finally:
         app.close()
+        if lock is not None:
+            lock.close()
     print(report.summary(), file=sys.stderr)
     return EXIT_OK
 

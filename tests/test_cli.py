@@ -105,6 +105,8 @@ def test_run_daemon_alerts_and_stops_cleanly_on_sigterm(feed_server, write_confi
         assert len(read_jsonl(tmp_path / "alerts.jsonl")) == 1
         second = cfwatch("--config", str(config), "run", timeout=20)
         assert second.returncode == 1 and "already running" in second.stderr
+        once = cfwatch("--config", str(config), "poll", "--once", timeout=20)
+        assert once.returncode == 1 and "already running" in once.stderr
         time.sleep(2.5)  # at least one more poll of the unchanged feed
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
