@@ -171,7 +171,7 @@ def decide(incident: IncidentState, now: datetime, settings: Settings, *, silenc
     if last is None:
         return Reason("first_notification", "new")
     killed, _, _ = incident.killed()
-    if killed is not None and (last.killed is None or killed > last.killed):
+    if killed and killed > (last.killed or 0):  # a stated 0 (nobody killed) is no escalation
         return Reason("escalation_casualties", "escalation")  # the most telling reason first
     if incident.categories - last.categories:
         return Reason("escalation_category", "escalation")

@@ -14,7 +14,12 @@ brother"), and so do counts for different victims within a sentence ("five were
 killed ... one more was killed"). Across sentences the largest is kept, since reports
 repeat their toll, unless the later count says "also"/"more" or names other victims
 (soldiers, then militants); a later figure from another source or a party to the
-fight ("other sources report", "the group claims") never replaces it.
+fight ("other sources report", "the group claims") never replaces it, nor adds to it.
+
+Deaths that are the cause of a protest or riot ("residents protested after police
+shot dead a driver") are not its casualties: counts in that clause are dropped, and
+when those are the only deaths named, killed is 0 with the flag background_killed
+(ACLED's convention too: the protest killed no one).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.casualty_background import Span, background_death, background_span, own
 from rules.casualty_patterns import (
     WORDS,
     VAGUE,
@@ -50,6 +56,7 @@ from rules.casualty_patterns import (
     OTHER_HARM,
     ANIMALS,
     OBJECT,
+    PLURAL_NOUN,
 )
 
 def number(text: str) -> int | None:
@@ -171,7 +178,8 @@ def _take(m: re.Match[str], sentence: str, kind: str, flags: list[str],
     value = number(raw)
     # The words after the number say who: civilians or military.
     who = sentence[n_end:max(m.end(), n_end + 40)]
-    if value is None:
+    if value is None or group == "n2" and raw in ("a", "an", "the") and PLURAL_NOUN.search(
+            m.group(0)):
         if raw in VAGUE and f"vague_{kind}" not in flags:
             flags.append(f"vague_{kind}")
         return False
@@ -187,6 +195,8 @@ def _take(m: re.Match[str], sentence: str, kind: str, flags: list[str],
     if subject is not None and not passive and OBJECT.match(sentence, m.end()):
         return False  # "two gunmen shot and killed a man": the subject killed
     singular = raw in ("a", "an", "the")
+    if singular and subject is not None and not head.strip():
+        return False  # "the dead were taken to the morgue": no one in particular
     # "a member of the National Defense Forces" is one person, however long.
     if singular and (plural and raw == "the" or not passive
                      or len(head.split(" of ")[0].split()) > (2 if others else 4)):
@@ -212,7 +222,8 @@ def _take(m: re.Match[str], sentence: str, kind: str, flags: list[str],
     return True
 
 
-def _counts(sentence: str, kind: str, flags: list[str]) -> list[_Count]:
+def _counts(sentence: str, kind: str, flags: list[str],
+            background: Span | None) -> list[_Count]:
     found: dict[int, _Count] = {}
     hits = list(_KIND_TRIGGER[kind].finditer(sentence))
     if not hits:
@@ -232,7 +243,7 @@ def _counts(sentence: str, kind: str, flags: list[str]) -> list[_Count]:
     if kind == "killed" and not found:
         for m in SINGULAR_DEATH.finditer(sentence):
             found[m.start()] = _Count(1, m.start(), False, _group(m.group(0)))
-    return sorted(found.values(), key=lambda c: c.start)
+    return own(sorted(found.values(), key=lambda c: c.start), sentence, background)
 
 
 def _combine(counts: list[_Count], added: bool = False) -> tuple[int, dict[str, int]]:
@@ -248,7 +259,7 @@ def _combine(counts: list[_Count], added: bool = False) -> tuple[int, dict[str, 
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in SENTENCE.split(text) if s]
+    return [s for s in SENTENCE.sub("\\1\x00", text).split("\x00") if s]
 
 
 def count_casualties(title: str, text: str) -> Casualties:
@@ -260,11 +271,14 @@ def count_casualties(title: str, text: str) -> Casualties:
     if not (TRIGGER.search(title) or TRIGGER.search(text)):
         return result
     sides: dict[str, set[str]] = {}
+    background = False
     for sentence in sentences(title) + sentences(text):
         if not TRIGGER.search(sentence) or PAST_WAR.search(sentence) or CAUSE.search(sentence):
             continue
+        span = background_span(sentence)
+        background = background or background_death(sentence, span)
         for kind in ("killed", "injured", "missing"):
-            counts = _counts(sentence, kind, result.flags)
+            counts = _counts(sentence, kind, result.flags, span)
             if not counts:
                 continue
             total, groups = _combine(counts)
@@ -283,6 +297,15 @@ def count_casualties(title: str, text: str) -> Casualties:
                 setattr(result, kind, total)
                 for group, value in groups.items():
                     getattr(result, group)[kind] = value
+    return _finish(result, background)
+
+
+def _finish(result: Casualties, background: bool) -> Casualties:
+    if result.killed is None and background:
+        # Deaths named only as the cause of the protest or riot reported: none in it.
+        result.killed = 0
+        result.flags.append("background_killed")
     # A number stated anywhere wins over a vague amount elsewhere.
-    result.flags = [f for f in result.flags if getattr(result, f.split("_", 1)[1]) is None]
+    result.flags = [f for f in result.flags
+                    if not f.startswith("vague_") or getattr(result, f[6:]) is None]
     return result

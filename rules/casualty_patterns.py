@@ -35,8 +35,12 @@ HURT = (r"(?:injured|wounded|hurt|(?:sustained|sustaining|suffered|suffering|rec
 MISS = r"(?:missing|went missing|unaccounted for)"
 # Not inside a word or a figure ("1,200", "5-7", "20/06", "forty-nine").
 _LEAD = r"(?<![\w,.\-–/])"
+# A number that labels rather than counts: "a form four student", "grade 7 pupils".
+_LABEL = r"(?<!form )(?<!grade )(?<!class )(?<!standard )(?<!phase )(?<!stage )(?<!level )"
 # "UPDATE 2-Thirteen Ukrainians dead": a wire prefix glued to the count.
-WIRE = re.compile(r"(?<=\d)[-–](?=[a-z])")
+# The dash comes first so that the engine can skip to dashes (a look-behind first is
+# tried at every character: 10x slower).
+WIRE = re.compile(r"[-–](?<=\d[-–])(?=[a-z])")
 
 # "3 militants were killed or wounded", "killed, injured or captured": the split
 # between dead and hurt is not said, so it is no count of either.
@@ -66,7 +70,7 @@ def _kind_patterns(verb: str, active: str, toll: str, noun: str, of: str) -> lis
         # "the killing of 11 members", "the deaths of 3 soldiers"
         rf"{of}\s+{_QUAL}(?P<n5>{NUMBER})\b" if of else "",
     ) if p)
-    return [re.compile(rf"{_LEAD}{_QUAL}(?:{number_first})"), re.compile(rf"\b(?:{verb_first})")]
+    return [re.compile(rf"{_LEAD}{_LABEL}{_QUAL}(?:{number_first})"), re.compile(rf"\b(?:{verb_first})")]
 
 
 PATTERNS: dict[str, list[re.Pattern[str]]] = {
@@ -88,8 +92,9 @@ SINGULAR_DEATH = re.compile(r"\b(?:death|killing) of (?:the|a|an) (?:\w+ ){0,2}?
                              r"child|fighter|policeman|resident|farmer)\b")
 # The pre-checks run on lower-cased text without re.I: case-insensitive alternations
 # are several times slower in Python's engine (no literal-prefix scan).
-TRIGGER = re.compile(r"kill|dead|die|death|slain|martyr|lost (?:their|his|her) li|shahadat|"
-                      r"perish|fatalit|bodies|injur|wound|hurt|missing|victims|gunned|body")
+# "died", not "die": "soldier" would pass every sentence that names one.
+TRIGGER = re.compile(r"kill|dead|died|death|slain|martyr|lost (?:their|his|her) li|shahadat|"
+                      r"perish|fatalit|bodies|injur|wound|hurt|missing|victims|gunned|body|murder")
 PAST_WAR = re.compile(r"\b(?:\d+-day war|war (?:of|in) (?:19|20)\d\d|(?:19|20)\d\d war|"
                        r"(?:ended|began|erupted) in (?:\w+ )?(?:19|20)\d\d|during the (?:\w+ )?war|"
                        r"world war|since (?:19|20)\d\d|in the (?:19|20)\d0s|in retaliation for|"
@@ -112,7 +117,11 @@ ALTERNATIVE = re.compile(r"\b(?:claim(?:s|ed|ing)?|conflicting|other (?:sources?
                           r"another (?:source|report)|alternative|contest(?:s|ed)?|unconfirmed|"
                           r"initial(?:ly)? report|reports? (?:that )?(?:\d|one|two|three|four|"
                           r"five|six|seven|eight|nine|ten))")
-SENTENCE = re.compile(r"(?<=[.!?;])[\"'’”)]*\s+|\n+")
+# Where sentences end: the punctuation is kept (group 1), closing quotes and the space
+# go. Marked with sub() and split on the mark; the pattern starts with a character set
+# so that the engine skips to candidates (a look-behind first is tried at every
+# character: twice as slow).
+SENTENCE = re.compile(r"[.!?;\n](?:(?<=([.!?;]))[\"'’”)]*\s+|(?<=\n)\n*)")
 
 
 
@@ -134,3 +143,31 @@ OTHER_HARM = re.compile(r"injur|wound|hurt|missing|arrest|captur|abduct|kidnap|d
 ANIMALS = re.compile(r"\s*(?:\w+\s+)?(?:camels?|cattle|cows?|goats?|sheep|donkeys?|livestock|"
                       r"animals?|dogs?|horses?|chickens?|heads? of)\b")
 OBJECT = re.compile(rf"\s+(?:a|an|the|his|her|their|him|them|\d+|{'|'.join(_UNITS[1:] + _TENS)})\b")
+
+
+# A death that is the cause of a protest or riot, not one of its casualties: "residents
+# protested after police shot dead a driver", "a vigil over the killing of a journalist",
+# "rioters torched houses after a man was killed". The cause is the clause that starts
+# at a cue word after the protest word and names a death or injury within a few words
+# (no comma between); counts inside it are background unless the text says they fell
+# during the action (BACKGROUND_BREAK between the cue and the count).
+_HARM = (r"kill|dead|died|death|slain|murder|shot dead|bod(?:y|ies) of|injur|wound|hurt|"
+         r"beat(?:en|ing)?\b")
+# Words without which BACKGROUND cannot match: a literal alternation is scanned fast.
+PROTEST_WORD = re.compile(r"protest|demonstrat|rall|march|vigil|sit-in|riot|mourn|torch|"
+                          r"vandali|loot|block|beat")
+BACKGROUND = re.compile(
+    r"\b(?:protest|demonstrat|rall(?:y|ied|ies)\b|march(?:ed|es|ing)?\b|vigil|sit-in|riot|"
+    r"mourn|torch|vandali[sz]|loot|block(?:ed|ing)\b|beat(?:en)? up)"
+    r"[^;]*?\b(?P<cue>after|following|against|demanding|condemning|denouncing|"
+    r"over(?= (?:the|a|an|his|her|their|its|this|that|alleged|reported|killings?|deaths?|"
+    r"murders?)\b)|in response to|because of|justice for|(?:bod(?:y|ies)|coffins?|funeral|"
+    r"memory|famil(?:y|ies)|relatives) of|(?<=protest )the|(?<=protested )the|"
+    rf"(?<=protesting )the)\b(?=[^,;]{{0,100}}?\b(?:{_HARM}))")
+HARM_WORD = re.compile(rf"\b(?:{_HARM})")
+BACKGROUND_BREAK = re.compile(r"\b(?:during|clash\w*|opened fire|fired|dispers\w*|shot at|stormed|"
+                              r"attacked|turned violent|when|while|as police|but)\b")
+# A death named in the background part of a sentence (a count or not: "the deaths").
+DEATH_WORD = re.compile(r"\b(?:kill|dead|died|death|slain|murder|shot dead|bod(?:y|ies) of\b)")
+# "the fatalities", "the dead", "the bodies": the article is no count before a plural.
+PLURAL_NOUN = re.compile(r"(?:fatalities|deaths|dead|bodies)$")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rules.entities import Mention
+from rules.names import Mention
 from rules.normalize import SENTENCE_BREAK
 
 ORGAN = frozenset(

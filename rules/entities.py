@@ -1,9 +1,8 @@
 """Places, countries and actors in an article, from the gazetteer.
 
-One pass over the words of each field: every word that starts with a capital (in
-the text as written) starts a lookup of the longest name, up to MAX_WORDS words,
-in the curated table and then among GeoNames places. Names are then kept or
-dropped by how much the text supports them, because one-word place names collide
+rules/names.py finds the names (the longest curated name or GeoNames place at each
+capitalised word, one capitalised run at a time). Here they are kept or dropped by
+how much the text around them supports them, because one-word place names collide
 with English ("Split", "Most", "Of") and with people ("Antony Blinken"):
 
 - curated names (countries, demonyms, regions, actors, hand-written places) and
@@ -20,12 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rules.gazetteer import MAX_WORDS, Entity, Gazetteer
+from rules.gazetteer import Entity, Gazetteer
+from rules.names import DESIGNATORS, Mention, capitalised, scan
 from rules.normalize import SENTENCE_BREAK, locate_words
 
-# Words for "village" written before a name ("Barangay Pange", "tambon Kuttaphet"): a
-# cue, not part of the name.
-DESIGNATORS = frozenset("barangay barangays tambon kampung desa kelurahan".split())
+__all__ = ["Found", "Mention", "resolve", "scan"]
+
 # Verbs of attack place their object: "shelled Fleifel", "attacked Danhono in ...".
 ATTACKED = frozenset("shelled attacked targeted bombed bombarded struck raided stormed besieged "
                      "captured seized recaptured overran entered shelling attacking "
@@ -34,29 +33,12 @@ CUE_BEFORE = frozenset(
     "in near at from of outside around towards toward into across between and to "
     "village town city settlement hamlet district province region area outskirts "
     "suburb neighbourhood neighborhood camp".split()) | DESIGNATORS | ATTACKED
-# Stopwords that also start place names when an unknown capitalised word follows
-# ("As Silw", "Al Jabaliyah", "San Pedro de Ycuamandiyu").
-NAME_STARTS = frozenset("al el as at an ad ash ar az ad la le los las san santa santo "
-                        "mount lake".split())
-# Lower-case particles inside a name: "Wadi al-Rabi", "Furn el Chebbak".
-PARTICLES = frozenset("al el ad ar ash az de del dos das los las ul".split())
 CUE_AFTER = frozenset(
     "village villages town city district districts province region oblast raion "
     "governorate county municipality area sector camp neighbourhood neighborhood "
     "settlement border frontier".split())
 # A one-word place this populous is kept on its capital letter alone.
 BIG_PLACE = 100_000
-
-
-@dataclass(slots=True)
-class Mention:
-    field: int
-    sentence: int
-    first: int            # token index in the field's normalized token list
-    words: int
-    entities: tuple[Entity, ...]
-    rows: tuple[int, ...]  # GeoNames rows, when the name is not curated
-    fallback: Mention | None = None  # the known first word of an unknown run
 
 
 @dataclass
@@ -68,141 +50,13 @@ class Found:
     countries: list[str] = field(default_factory=list)
 
 
-def _capitalised(token: str) -> bool:
-    return token[:1].isupper() or token[:1].isdigit() and token[-1:].isupper()
-
-
-# A space, then the first letter of a word that may be a capital (checked with isupper).
-_CAPITAL = re.compile(r" [^\W\da-z_]")
-
-
-def scan(gaz: Gazetteer, field_no: int, tokens: list[str], cased: list[str],
-         cased_text: str) -> list[Mention]:
-    """Longest names starting at capitalised words, in one left-to-right pass.
-
-    Capitalised words are found with one regex pass and their word and sentence
-    numbers counted on in C, so the Python loop runs only at capitals (~25 an
-    article); stopwords ("On", "May") take a short path.
-    """
-    out: list[Mention] = []
-    curated, places, stop, starts = gaz.curated, gaz.places, gaz.stop, gaz.starts
-    count, skip_to, sentence, i, pos = len(tokens), 0, 0, -1, 0
-    for start in _CAPITAL.finditer(cased_text):
-        # Word number and sentence number of this capital, counted on from the last
-        # one (str.count runs in C): the Python loop only visits capitalised words.
-        i += cased_text.count(" ", pos, start.start() + 1)
-        sentence += cased_text.count(SENTENCE_BREAK, pos, start.start())
-        pos = start.start() + 1
-        if i < skip_to or not cased[i][:1].isupper():
-            continue
-        token = tokens[i]
-        found = None
-        longest = MAX_WORDS if starts(" ".join(tokens[i:i + 2])) else 1
-        if token in DESIGNATORS:
-            continue  # "Barangay Pange": the name starts at the next word
-        if longest == 1 and token in stop:
-            # "On", "May", "The": no name starts here; the run after it is skipped,
-            # unless it starts a name the gazetteer lacks ("As Silw", "Al Jah").
-            n = _run(gaz, tokens, cased, i, count)
-            if n > 1 and token in NAME_STARTS and not cased[i + 1][:1].isdigit():
-                out.append(Mention(field_no, sentence, i, n, (), (), None))
-            skip_to = i + n
-            continue
-        if longest > 1 or token in curated or token in places:
-            found = _lookup(gaz, field_no, sentence, i, tokens, cased, longest)
-        if found is not None and found.words == 1 and not _merges(found, i + 1, tokens, cased,
-                                                                   gaz):
-            out.append(found)
-            continue
-        if found is not None and found.words > 1:
-            out.append(found)
-            skip_to = i + found.words
-            continue
-        # A capitalised run the gazetteer does not know: perhaps a village, or a
-        # known name that continues ("Shakhta Trudovskaya", "Donetsk Filtration Station").
-        n = _run(gaz, tokens, cased, i, count)
-        if token not in stop:
-            out.append(Mention(field_no, sentence, i, n, (), (), found))
-        skip_to = i + n
-    return out
-
-
-def _lookup(gaz: Gazetteer, field_no: int, sentence: int, i: int, tokens: list[str],
-            cased: list[str], longest: int) -> Mention | None:
-    """The longest curated name or GeoNames place starting at word i."""
-    curated, places, stop = gaz.curated, gaz.places, gaz.stop
-    for n in range(min(longest, len(tokens) - i), 0, -1):
-        key = " ".join(tokens[i:i + n]) if n > 1 else tokens[i]
-        if SENTENCE_BREAK in key or key in stop:
-            continue
-        ents = curated.get(key)
-        if ents is not None:
-            if any(e.capitals for e in ents):
-                upper = cased[i:i + n] == [t.upper() for t in cased[i:i + n]]
-                ents = tuple(e for e in ents if not e.capitals or upper)
-            # A region that is also a town ("Donetsk", "Moscow", "Washington"):
-            # news mostly means the town; the choice among towns comes later.
-            if ents and not (key in places and all(e.kind == "region" for e in ents)):
-                return Mention(field_no, sentence, i, n, ents, ())
-        if key in places:
-            return Mention(field_no, sentence, i, n, (), gaz.place_rows(key))
-    return None
-
-
-# Feature words that end a name ("Karbonit Mine") though alone they are no place.
-FEATURES = frozenset("mine station airport hill hills camp base junction bridge dam "
-                     "plant crossing".split())
-
-
-def _run(gaz: Gazetteer, tokens: list[str], cased: list[str], i: int, count: int) -> int:
-    """Words (1-4) of the unknown capitalised run that starts at word i."""
-    stop, curated, places = gaz.stop, gaz.curated, gaz.places
-    n = 1
-    while n < 4 and i + n < count:
-        token, word = tokens[i + n], cased[i + n]
-        if (token in PARTICLES and word.islower() and i + n + 1 < count
-                and cased[i + n + 1][:1].isupper() and n < 3):
-            n += 2  # "Wadi al-Rabi", "Ras al Ain": the particle and the next word
-            continue
-        if token not in FEATURES and (
-                not (word[:1].isupper() or token.isdigit()
-                     or word[:1].isdigit() and word[-1:].isupper())
-                or token in stop or token in curated or token in places):
-            break
-        n += 1
-    return n
-
-
-def _continues(token: str, cased: str, gaz: Gazetteer) -> bool:
-    if token in FEATURES:
-        return True
-    if not (_capitalised(cased) or token.isdigit()):
-        return False
-    return token not in gaz.stop and token not in gaz.curated and token not in gaz.places
-
-
-def _merges(found: Mention, after: int, tokens: list[str], cased: list[str],
-            gaz: Gazetteer) -> bool:
-    """Does a one-word place or region run on into an unknown name?"""
-    if after >= len(tokens):
-        return False
-    if any(e.kind not in ("place", "region") for e in found.entities):
-        return False
-    if (tokens[after] in PARTICLES and cased[after].islower() and after + 1 < len(tokens)
-            and cased[after + 1][:1].isupper()):
-        return True  # "Wadi al-Rabi"
-    if not _capitalised(cased[after]) and tokens[after] not in FEATURES:
-        return False
-    return _continues(tokens[after], cased[after], gaz)
-
-
 def _run_of_capitals(field_text: str, tokens: list[str], cased: list[str], m: Mention,
                      known: set[tuple[int, int]], ignore: frozenset[str]) -> bool:
     """Is this one-word name glued to another capitalised word ("Antony Blinken")?
     A neighbour that is itself a known name ("Tijuana Baja California") or a common
     word ("Sevan Police", "Yerevan Municipality") does not count."""
     neighbours = [j for j in (m.first - 1, m.first + 1) if 0 <= j < len(tokens)
-                  and tokens[j] != SENTENCE_BREAK and _capitalised(cased[j])
+                  and tokens[j] != SENTENCE_BREAK and capitalised(cased[j])
                   and (m.field, j) not in known and tokens[j] not in ignore]
     if not neighbours:
         return False

@@ -55,8 +55,7 @@ def _tokens(norms: tuple[tuple[str, str], ...]) -> tuple[list[list[str]], list[l
 def extract(gaz: Gazetteer, fields: tuple[str, str],
             norms: tuple[tuple[str, str], ...]) -> Entities:
     tokens, cased = _tokens(norms)
-    mentions = [m for no in range(len(fields))
-                for m in scan(gaz, no, tokens[no], cased[no], norms[no][1])]
+    mentions = [m for no in range(len(fields)) for m in scan(gaz, no, norms[no][1])]
     if not mentions:
         return Entities()
     found = resolve(gaz, mentions, fields, (tokens[0], tokens[1]), (cased[0], cased[1]))

@@ -85,6 +85,8 @@ class Gazetteer:
         # First two words of every name of three or more words: a lookup of 3+ words
         # is only tried when its first two words start one (or are a name).
         self.pairs: set[str] = set()
+        # What each capitalised run holds (rules/names.py); depends on these tables.
+        self.runs: dict[str, tuple[Any, ...]] = {}
 
     def starts(self, pair: str) -> bool:
         """Do these two words start a name of two or more words?"""
@@ -130,6 +132,7 @@ class Gazetteer:
         copy.__dict__.update(self.__dict__)
         copy.curated = dict(self.curated)
         copy.pairs = set(self.pairs)
+        copy.runs = {}
         _add_curated(copy, extra)
         return copy
 

@@ -71,6 +71,10 @@ def _fold(norm: str) -> str:
     return folded
 
 
+# For callers that fold words one at a time (rules/names.py): the same folding.
+fold = _fold
+
+
 def normalize(text: str) -> str:
     """Article text -> the padded, folded, sentence-marked token string."""
     marked = _SENTENCE_END_RE.sub(" " + SENTENCE_BREAK + " ", _no_underscore(text))

@@ -53,6 +53,7 @@ def test_decide_names_every_reason():
     assert decide(absorb(sent, facts(2, T0, categories=("treaty_appeal",))), T0, settings).name == \
         "escalation_category"
     assert decide(absorb(sent, facts(2, T0, killed=4)), T0, settings).name == "escalation_casualties"
+    assert decide(absorb(sent, facts(2, T0, killed=0)), T0 + FIVE, settings).name == "update_batched"
     assert decide(absorb(sent, facts(2, T0, severity="critical")), T0, settings).name == "escalation_severity"
     assert decide(sent, T0 + timedelta(hours=25), settings).name == "repeat_after"
 
