@@ -97,7 +97,7 @@ def _run(config: Config, ruleset: RuleSet, ordered: list[tuple[str, ParsedArticl
     feed_ids: dict[str, int] = {}
 
     def classify(article: ParsedArticle) -> Any:
-        return ruleset.classify(article.title, article.text)
+        return ruleset.classify(article.title, article.text, when=article.published)
 
     for feed, article in ordered:
         now = article.published or datetime.now(timezone.utc)
