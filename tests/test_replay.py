@@ -138,3 +138,22 @@ def test_seed_rewritten_by_five_outlets_is_one_incident_then_one_escalation(writ
     (escalated,) = [r for r in records if r["event"] == "escalation"]
     assert escalated["reason"] == "escalation_casualties" and escalated["casualties"]["killed"] == 49
     assert {p["name"] for p in escalated["places"]} >= {"Goris", "Kapan", "Jermuk"}
+
+
+def test_agreements_in_force_at_publication_add_a_ceasefire_violation(write_config, tmp_path):
+    config = write_config([], agreements=[{"name": "2020 Nagorno-Karabakh ceasefire", "parties": ["AM", "AZ"],
+                                           "since": "2020-11-10"}])
+    report = {"title": "Azerbaijani artillery shells Armenian village of Sotk",
+              "text": "Azerbaijani forces fired artillery at the Armenian village of Sotk, Armenian officials said.",
+              "outlet": "Wire", "feed": "wire"}
+    lines = [dict(report, id="before", url="https://w.example/2019", published="2019-06-01T08:00:00+00:00"),
+             dict(report, id="after", url="https://w.example/2022", published="2022-09-13T08:00:00+00:00",
+                  title=report["title"] + " again")]
+    source = tmp_path / "a.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "a.out.jsonl"
+    assert main(["--config", str(config), "replay", "--jsonl", str(source), "--out", str(out)]) == 0
+    before, after = read_jsonl(out)
+    assert "ceasefire_violation" not in before["categories"] and before["agreements"] == []
+    assert "ceasefire_violation" in after["categories"]
+    assert after["agreements"][0]["name"] == "2020 Nagorno-Karabakh ceasefire"
