@@ -45,6 +45,12 @@ class FeedConfig(_Strict):
     backfill: timedelta | None = timedelta(hours=24)
     enabled: bool = True
     max_bytes: int | None = Field(default=None, gt=0)
+    # Health: an operator alert when no new item came for this long (optional), or after
+    # this many failed polls in a row. allow_private lets the feed (and its redirects)
+    # reach loopback/private/CGNAT/reserved addresses; link-local stays refused.
+    expect_every: timedelta | None = None
+    max_failures: int = Field(default=5, ge=1)
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod
@@ -65,6 +71,11 @@ class FeedConfig(_Strict):
     @classmethod
     def _backfill(cls, value: Any) -> timedelta | None:
         return None if value in ("all", None) else _duration(value)
+
+    @field_validator("expect_every", mode="before")
+    @classmethod
+    def _expect_every(cls, value: Any) -> timedelta | None:
+        return None if value is None else _duration(value)
 
     @property
     def outlet_name(self) -> str:
@@ -196,6 +207,12 @@ class AgreementConfig(_Strict):
     area: list[str] = []  # place names or ISO codes; empty = anywhere
 
 
+class OperatorConfig(_Strict):
+    """Where messages about the watcher itself go (feeds failing or silent, deliveries given up)."""
+
+    notify: list[str] = []
+
+
 class Config(_Strict):
     database: str = "sqlite:///cfwatch.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -209,6 +226,7 @@ class Config(_Strict):
     watch: WatchConfig = WatchConfig()
     gazetteer: GazetteerConfig = GazetteerConfig()
     agreements: list[AgreementConfig] = []
+    operator: OperatorConfig = OperatorConfig()
     # Where the file was read from; relative paths in it are resolved against this.
     base_dir: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="config.yaml", exclude=True)
@@ -282,6 +300,10 @@ def _check_references(located: Located, config: Config) -> None:
         for f_index, feed in enumerate(route.feeds or []):
             if config.feed(feed) is None:
                 raise _error(located, ("routes", r_index, "feeds", f_index), f"unknown feed '{feed}'")
+    for n_index, name in enumerate(config.operator.notify):
+        if name not in names:
+            raise _error(located, ("operator", "notify", n_index),
+                         f"unknown notifier '{name}' (configured: {', '.join(sorted(names)) or 'none'})")
 
 
 def _unique(located: Located, key: str, names: list[str]) -> None:

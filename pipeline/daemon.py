@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import random
 import signal
 import threading
@@ -65,6 +66,7 @@ def build_scheduler(app: App, rng: random.Random | None = None) -> BackgroundSch
                           seconds=feed.every.total_seconds(), next_run_time=first,
                           jitter=max(1, int(feed.every.total_seconds() * app.config.fetch.jitter)))
     scheduler.add_job(_flush_job, "interval", args=(app,), id="incident-updates", seconds=30)
+    scheduler.add_job(_health_job, "interval", args=(app,), id="delivery-health", seconds=60)
     for name in app.notifiers:  # one sender per notifier: a hanging channel delays no other
         scheduler.add_job(_deliver_job, "interval", args=(app, name), id=f"deliver:{name}", seconds=1,
                           executor="delivery", next_run_time=now)
@@ -83,6 +85,13 @@ def _flush_job(app: App) -> None:
         app.ingestor.flush_updates()
     except Exception:
         log.exception("sending batched incident updates crashed")
+
+
+def _health_job(app: App) -> None:
+    try:
+        app.ingestor.report_failed_deliveries()
+    except Exception:
+        log.exception("reporting failed deliveries crashed")
 
 
 def _deliver_job(app: App, notifier: str) -> None:
@@ -106,13 +115,34 @@ def run_daemon(app: App, stop: threading.Event | None = None) -> int:
         stop.wait()
     finally:
         log_event(log, logging.INFO, "stopping", reason="signal")
-        scheduler.shutdown(wait=True)
+        _stop_within(scheduler, grace_period(app))
         app.outbox.deliver_due()
         app.close()
         if lock is not None:
             lock.close()
     log_event(log, logging.INFO, "stopped")
     return 0
+
+
+def grace_period(app: App) -> float:
+    """Polls in flight end by their fetch deadline; a little more for their commit."""
+    return app.config.fetch.total_timeout + 10.0
+
+
+def _stop_within(scheduler: BackgroundScheduler, grace: float) -> None:
+    """``shutdown(wait=True)``, but never longer than ``grace`` seconds.
+
+    A job past the grace period (a notifier hanging, a bug) must not keep the process
+    from stopping: nothing is lost by leaving, since every write commits in one
+    transaction and a delivery in flight is reconciled at the next start.
+    """
+    waiter = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+    waiter.start()
+    waiter.join(grace)
+    if waiter.is_alive():
+        log_event(log, logging.ERROR, "stop_grace_exceeded", grace_s=grace)
+        logging.shutdown()
+        os._exit(0)  # pool threads are not daemons: a normal exit would wait for them
 
 
 def _install_signals(stop: threading.Event) -> None:

@@ -1,24 +1,35 @@
 """HTTP fetching of feed bodies (I/O only; parsing is elsewhere).
 
-Conditional GET (ETag / Last-Modified), connect and read timeouts plus a total
-deadline, a cap on decoded bytes (gzip is decoded while streaming, so a small
-compressed body cannot blow up in memory), redirects followed by hand and bounded,
-Retry-After kept for 429/503. Every outcome is a value, never an exception, so one
-bad feed cannot stop the others.
+Conditional GET (ETag / Last-Modified); connect and read timeouts bounded by a TOTAL
+deadline that a watchdog enforces by shutting the socket down, so neither a server
+that accepts and never answers nor one that drips a byte a second can hold a poll
+longer than ``total_timeout``; a cap on decoded bytes (gzip/deflate are decoded here
+with ``max_length``, so a bomb never expands past the cap even inside one chunk);
+redirects followed by hand, at most ``max_redirects``, http(s) only, each hop and
+the address actually connected to checked by pipeline.netguard before a request
+is sent; Retry-After kept for 429/503. Every outcome is a value, never an
+exception, so one bad feed cannot stop the others.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
-from dataclasses import dataclass, replace
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from pipeline.netguard import DestinationNotAllowed, Guard, Policy
+
 REDIRECTS = {301, 302, 303, 307, 308}
+_SLACK = 65536  # a compressed body may be a little larger than its decoded form
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ class FetchRequest:
     etag: str | None = None
     last_modified: str | None = None
     max_bytes: int = 10 * 1024 * 1024
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,63 +70,148 @@ class _Deadline(Exception):
     pass
 
 
-class HttpFetcher:
-    """Thread-safe fetcher over one pooled httpx.Client."""
+@dataclass
+class _Watchdog:
+    """Shuts down every socket of one fetch at its deadline, unblocking any read."""
 
-    def __init__(self, client: httpx.Client, *, total_timeout: float = 30.0, max_redirects: int = 5) -> None:
+    deadline: float
+    guard: Guard
+    policy: Policy
+    fired: bool = False
+    streams: list[Any] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> threading.Timer:
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _fire(self) -> None:
+        with self.lock:
+            self.fired = True
+            for stream in self.streams:
+                _shutdown(stream)
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore trace hook: sees each new connection before any request is written."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        if stream is None:
+            return
+        if event == "connection.connect_tcp.complete":
+            peer = stream.get_extra_info("server_addr")
+            try:
+                self.guard.check_ip(str(peer[0]) if peer else "?", self.policy)
+            except DestinationNotAllowed:
+                stream.close()
+                raise
+        with self.lock:
+            self.streams.append(stream)
+            if self.fired:
+                _shutdown(stream)
+
+
+def _shutdown(stream: Any) -> None:
+    sock = stream.get_extra_info("socket")
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+
+
+class HttpFetcher:
+    """Thread-safe fetcher over one httpx.Client (no keep-alive: each fetch owns its sockets)."""
+
+    def __init__(self, client: httpx.Client, *, total_timeout: float = 30.0, max_redirects: int = 5,
+                 connect_timeout: float = 10.0, read_timeout: float = 20.0, guard: Guard | None = None) -> None:
         self.client = client
         self.total_timeout = total_timeout
         self.max_redirects = max_redirects
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.guard = guard or Guard()
 
     @classmethod
     def create(cls, *, connect_timeout: float = 10.0, read_timeout: float = 20.0, total_timeout: float = 30.0,
-               max_redirects: int = 5, user_agent: str = "ceasefire-watch", max_connections: int = 16) -> HttpFetcher:
-        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=total_timeout)
+               max_redirects: int = 5, user_agent: str = "ceasefire-watch", max_connections: int = 16,
+               guard: Guard | None = None, transport: httpx.BaseTransport | None = None) -> HttpFetcher:
         client = httpx.Client(
-            timeout=timeout,
+            timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout,
+                                  pool=total_timeout),
             follow_redirects=False,
-            headers={"User-Agent": user_agent,
-                     "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
+                     "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+                               "text/xml;q=0.8, */*;q=0.1"},
+            # Keep-alive off: a pooled connection would skip the connect-time address check
+            # and the deadline watchdog; feeds are polled minutes apart anyway.
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=0),
             trust_env=False,
+            transport=transport,
         )
-        return cls(client, total_timeout=total_timeout, max_redirects=max_redirects)
+        return cls(client, total_timeout=total_timeout, max_redirects=max_redirects,
+                   connect_timeout=connect_timeout, read_timeout=read_timeout, guard=guard)
 
     def close(self) -> None:
         self.client.close()
 
     def fetch(self, request: FetchRequest) -> FetchResult:
         started = time.monotonic()
-        deadline = started + self.total_timeout
+        host = urlsplit(request.url).hostname
+        watch = _Watchdog(started + self.total_timeout, self.guard, self.guard.policy(host, request.allow_private))
+        timer = watch.start()
         try:
-            result = self._fetch(request, deadline)
+            result = self._fetch(request, watch)
         except _TooLarge:
-            result = FetchResult("error", request.url, error=f"response larger than {request.max_bytes} bytes; aborted")
-        except (_Deadline, httpx.TimeoutException) as exc:
-            kind = "total deadline" if isinstance(exc, _Deadline) else type(exc).__name__
-            result = FetchResult("error", request.url, error=f"timed out ({kind})")
-        except httpx.HTTPError as exc:
-            result = FetchResult("error", request.url, error=f"{type(exc).__name__}: {exc}"[:500])
-        return _with_elapsed(result, time.monotonic() - started)
+            result = _error(request, f"response larger than {request.max_bytes} bytes; aborted")
+        except DestinationNotAllowed as exc:
+            result = _error(request, str(exc))
+        except (_Deadline, httpx.TimeoutException, httpx.HTTPError) as exc:
+            result = _error(request, _describe(exc, watch.fired))
+        finally:
+            timer.cancel()
+        return replace(result, elapsed=time.monotonic() - started)
 
-    def _fetch(self, request: FetchRequest, deadline: float) -> FetchResult:
+    def _timeout(self, deadline: float) -> httpx.Timeout:
+        left = max(0.01, deadline - time.monotonic())
+        read = min(self.read_timeout, left)
+        return httpx.Timeout(connect=min(self.connect_timeout, left), read=read, write=read, pool=left)
+
+    def _fetch(self, request: FetchRequest, watch: _Watchdog) -> FetchResult:
         url, moved_to = request.url, None
         headers = _conditional_headers(request)
-        for _hop in range(self.max_redirects + 1):
-            with self.client.stream("GET", url, headers=headers) as response:
+        for hop in range(self.max_redirects + 1):
+            self._check_hop(url, watch.policy)
+            with self.client.stream("GET", url, headers=headers, timeout=self._timeout(watch.deadline),
+                                    extensions={"trace": watch.trace}) as response:
+                self._check_peer(response, watch.policy)
                 if response.status_code in REDIRECTS:
                     target = _redirect_target(url, response)
                     if target is None:
                         return FetchResult("error", request.url, response.status_code,
-                                           error="redirect to a missing or non-http(s) location")
-                    if response.status_code in (301, 308) and moved_to is None and _hop == 0:
+                                           error="redirect without a Location")
+                    if response.status_code in (301, 308) and hop == 0:
                         moved_to = target
                     url = target
                     continue
-                return self._complete(request, url, response, deadline, moved_to)
-        return FetchResult("error", request.url, error=f"too many redirects (more than {self.max_redirects})")
+                return self._complete(request, url, response, watch, moved_to)
+        return _error(request, f"too many redirects (more than {self.max_redirects})")
 
-    def _complete(self, request: FetchRequest, url: str, response: httpx.Response, deadline: float,
+    def _check_hop(self, url: str, policy: Policy) -> None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise DestinationNotAllowed(f"destination not allowed: {parts.scheme or 'no'} URL (http/https only)")
+        self.guard.check_host(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), policy)
+
+    def _check_peer(self, response: httpx.Response, policy: Policy) -> None:
+        """The address this response really came from (also covers a connection not seen by trace)."""
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if peer:
+            self.guard.check_ip(str(peer[0]), policy)
+
+    def _complete(self, request: FetchRequest, url: str, response: httpx.Response, watch: _Watchdog,
                   moved_to: str | None) -> FetchResult:
         status = response.status_code
         if status == 304:
@@ -124,25 +221,86 @@ class HttpFetcher:
             retry_after = parse_retry_after(response.headers.get("retry-after")) if status in (429, 503) else None
             return FetchResult("error", url, status, error=f"HTTP {status} {response.reason_phrase}".strip(),
                                retry_after=retry_after, moved_to=moved_to)
-        body = _read_capped(response, request.max_bytes, deadline)
+        body = read_capped(response.headers, response.iter_raw(), request.max_bytes, watch.deadline)
         return FetchResult("ok", url, status, body=body, etag=response.headers.get("etag"),
                            last_modified=response.headers.get("last-modified"), moved_to=moved_to)
 
 
-def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes and "content-encoding" not in response.headers:
+def _error(request: FetchRequest, message: str) -> FetchResult:
+    return FetchResult("error", request.url, error=message)
+
+
+def _describe(exc: Exception, deadline_fired: bool) -> str:
+    if deadline_fired or isinstance(exc, _Deadline):
+        return "timed out (total deadline)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def read_capped(headers: httpx.Headers, raw: Iterator[bytes], max_bytes: int, deadline: float) -> bytes:
+    """The decoded body, refusing more than ``max_bytes`` decoded (and raw) bytes."""
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + (_SLACK if encoding != "identity" else 0):
         raise _TooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():  # decoded (gzip/deflate) bytes
-        size += len(chunk)
-        if size > max_bytes:
+    decoder = _Decoder(encoding, max_bytes)
+    received = 0
+    for chunk in raw:
+        received += len(chunk)
+        if received > max_bytes + _SLACK:
             raise _TooLarge()
         if time.monotonic() > deadline:
             raise _Deadline()
-        chunks.append(chunk)
-    return b"".join(chunks)
+        decoder.feed(chunk)
+    if time.monotonic() > deadline:  # the watchdog's shutdown looks like a clean end of body
+        raise _Deadline()
+    return decoder.finish()
+
+
+class _Decoder:
+    """identity, gzip or deflate (zlib or raw), never producing more than the cap."""
+
+    def __init__(self, encoding: str, max_bytes: int) -> None:
+        if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+            raise httpx.DecodingError(f"unsupported content-encoding {encoding[:40]!r}")
+        self.encoding = encoding if encoding in ("gzip", "deflate") else ("gzip" if encoding == "x-gzip" else "")
+        self.max_bytes = max_bytes
+        self.parts: list[bytes] = []
+        self.size = 0
+        wbits = 16 + zlib.MAX_WBITS if self.encoding == "gzip" else zlib.MAX_WBITS
+        self.zlib = zlib.decompressobj(wbits) if self.encoding else None
+        self.first = True
+
+    def feed(self, data: bytes) -> None:
+        if self.zlib is None:
+            return self._keep(data)
+        try:
+            self._inflate(data)
+        except zlib.error as exc:
+            if not (self.first and self.encoding == "deflate"):
+                raise httpx.DecodingError(f"bad {self.encoding} body: {exc}") from None
+            self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)  # servers send raw deflate too
+            self._inflate(data)
+        self.first = False
+
+    def _inflate(self, data: bytes) -> None:
+        assert self.zlib is not None
+        while data:
+            # max_length: one 64 KB chunk of a bomb would otherwise inflate to ~64 MB at once.
+            self._keep(self.zlib.decompress(data, self.max_bytes - self.size + 1))
+            data = self.zlib.unconsumed_tail
+
+    def _keep(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise _TooLarge()
+        self.parts.append(data)
+
+    def finish(self) -> bytes:
+        if self.zlib is not None:
+            self._keep(self.zlib.flush(self.max_bytes - self.size + 1))
+        return b"".join(self.parts)
 
 
 def _conditional_headers(request: FetchRequest) -> dict[str, str]:
@@ -158,8 +316,7 @@ def _redirect_target(url: str, response: httpx.Response) -> str | None:
     location = response.headers.get("location")
     if not location:
         return None
-    target = urljoin(url, location.strip())
-    return target if urlsplit(target).scheme in ("http", "https") else None
+    return urljoin(url, location.strip())  # the scheme and address are checked as the next hop
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -176,7 +333,3 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
-def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
-    return replace(result, elapsed=elapsed)

@@ -14,16 +14,18 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import store
+from pipeline import feedhealth, store
 from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
 from pipeline.logfmt import log_event
+from pipeline.models import Alert, Delivery, Feed
 from pipeline.parse import NotAFeed, ParsedFeed, parse_feed
 from pipeline.process import Processor, Source
 from pipeline.schedule import next_poll
@@ -37,7 +39,7 @@ class PollReport:
     """What one poll did; logged as one line and summed by ``poll --once``."""
 
     feed: str
-    outcome: str  # new_items | unchanged | not_modified | error | skipped
+    outcome: str  # new_items | unchanged | not_modified | error | skipped | disabled
     status: int | None = None
     items: int = 0
     new: int = 0
@@ -56,6 +58,8 @@ class _FeedState:
     next_poll_at: datetime | None
     error_count: int
     first_poll: bool
+    url: str  # what to fetch: the config URL, or where a 301/308 moved it
+    gone: bool  # 410 Gone for the URL the config names now
 
 
 class Ingestor:
@@ -75,10 +79,12 @@ class Ingestor:
         state = self._state(feed.name)
         # The scheduler's interval drives healthy feeds; the stored next poll time only
         # holds back a feed that is failing (backoff) or was told to wait (Retry-After).
+        if state.gone:
+            return PollReport(feed.name, "disabled", error="410 Gone: disabled until its URL changes")
         if not force and state.error_count and state.next_poll_at is not None and state.next_poll_at > now:
             return PollReport(feed.name, "skipped")
-        request = FetchRequest(feed.url, state.etag, state.last_modified,
-                               feed.max_bytes or self.config.fetch.max_bytes)
+        request = FetchRequest(state.url, state.etag, state.last_modified,
+                               feed.max_bytes or self.config.fetch.max_bytes, allow_private=feed.allow_private)
         result = self.fetcher.fetch(request)
         report = self._handle(feed, state, result, now)
         report.ms = round(result.elapsed * 1000, 1)
@@ -89,6 +95,8 @@ class Ingestor:
         return report
 
     def _handle(self, feed: FeedConfig, state: _FeedState, result: FetchResult, now: datetime) -> PollReport:
+        if result.moved_to and result.outcome != "error":
+            self._moved(feed, state, result.moved_to)
         if result.outcome == "error":
             return self._failed(feed, state, result.error or "fetch failed", result.status, result.retry_after, now)
         if result.outcome == "not_modified":
@@ -134,8 +142,19 @@ class Ingestor:
     def _state(self, name: str) -> _FeedState:
         with self.sessions.begin() as session:
             row = store.feed_row(session, name)
+            feed = self.config.feed(name)
+            config_url = feed.url if feed else row.url
+            url = row.moved_url if row.moved_url and row.moved_from == config_url else config_url
             return _FeedState(row.id, row.etag, row.last_modified, row.body_hash, row.next_poll_at,
-                              row.error_count, row.last_success_at is None)
+                              row.error_count, row.last_success_at is None, url, row.gone_url == config_url)
+
+    def _moved(self, feed: FeedConfig, state: _FeedState, target: str) -> None:
+        """A permanent redirect: fetch the new URL from now on (until the config URL changes)."""
+        if target == state.url:
+            return
+        with self.sessions.begin() as session:
+            session.execute(update(Feed).where(Feed.id == state.id).values(moved_url=target, moved_from=feed.url))
+        log_event(log, logging.WARNING, "feed_moved", feed=feed.name, to=target)
 
     def _succeeded(self, feed: FeedConfig, state: _FeedState, now: datetime, result: FetchResult,
                    digest: str | None, new: int) -> None:
@@ -148,6 +167,9 @@ class Ingestor:
                           body_hash=digest, last_polled_at=now, last_success_at=now, last_status=result.status,
                           error_count=0, new_items=new,
                           next_poll_at=self._next(feed, now, 0, None))
+        if new or state.first_poll:  # the silence clock starts at the first successful poll
+            session.execute(update(Feed).where(Feed.id == state.id).values(last_new_at=now))
+        self._check_health(session, feed, state.id, now)
 
     def _failed(self, feed: FeedConfig, state: _FeedState, error: str, status: int | None,
                 retry_after: float | None, now: datetime) -> PollReport:
@@ -156,7 +178,64 @@ class Ingestor:
             store.record_poll(session, state.id, last_polled_at=now, last_status=status, last_error=error[:1000],
                               last_error_at=now, error_count=errors,
                               next_poll_at=self._next(feed, now, errors, retry_after))
+            if status == 410:  # Gone: stop polling this URL for good
+                session.execute(update(Feed).where(Feed.id == state.id).values(gone_url=feed.url, gone_at=now))
+                log_event(log, logging.ERROR, "feed_disabled", feed=feed.name, reason="410 Gone", url=state.url)
+            self._check_health(session, feed, state.id, now)
         return PollReport(feed.name, "error", status, error=error)
+
+    def _check_health(self, session: Session, feed: FeedConfig, feed_id: int, now: datetime) -> None:
+        """Raise or clear this feed's operator alert, in the poll's own transaction."""
+        row = session.get(Feed, feed_id, populate_existing=True)
+        assert row is not None
+        health = feedhealth.FeedHealth(row.name, row.error_count, row.last_error, row.last_error_at,
+                                       row.last_success_at, row.last_new_at, row.alert_state, row.alert_since,
+                                       gone=row.gone_url == feed.url)
+        decision = feedhealth.decide(health, max_failures=feed.max_failures, expect_every=feed.expect_every,
+                                     now=now)
+        if decision.action == "none":
+            return
+        row.alert_state = decision.state
+        row.alert_since = now if decision.state else None
+        severity = "low" if decision.action == "clear" else "high"
+        self.operator_alert(session, decision.reason, decision.title, severity, now, feed=feed.name)
+
+    def operator_alert(self, session: Session, reason: str, title: str, severity: str, now: datetime,
+                       exclude: tuple[str, ...] = (), **extra: Any) -> None:
+        """An operator message through the outbox (``operator.notify``), retried like any alert."""
+        alert = Alert(incident_id=None, event="operator", reason=reason[:40], severity=severity, record={},
+                      created_at=now)
+        session.add(alert)
+        session.flush()
+        alert.record = feedhealth.operator_record(alert_id=alert.id, reason=reason, title=title,
+                                                  severity=severity, now=now, **extra)
+        configured = {n.name for n in self.config.notifiers}
+        targets = [n for n in self.config.operator.notify if n in configured and n not in exclude]
+        store.enqueue(session, alert.id, targets, now)
+        log_event(log, logging.ERROR if severity == "high" else logging.WARNING, "operator_alert",
+                  reason=reason, title=title, notify=",".join(targets) or "none")
+
+    def report_failed_deliveries(self, since: timedelta = timedelta(days=7)) -> int:
+        """One operator alert per notifier for alert deliveries given up since the last report."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            failed = session.execute(
+                select(Delivery.id, Delivery.notifier, Delivery.last_error).join(Alert, Alert.id == Delivery.alert_id)
+                .where(Delivery.status == "failed", Alert.event != "operator", Delivery.created_at >= now - since)
+                .order_by(Delivery.id)).all()
+            reported = {i for (record,) in session.execute(
+                select(Alert.record).where(Alert.event == "operator", Alert.reason == "deliveries_failed",
+                                           Alert.created_at >= now - since))
+                for i in (record or {}).get("delivery_ids", [])}
+            by_notifier: dict[str, list[tuple[int, str | None]]] = {}
+            for delivery_id, notifier, error in failed:
+                if delivery_id not in reported:
+                    by_notifier.setdefault(notifier, []).append((delivery_id, error))
+            for notifier, items in by_notifier.items():
+                title = feedhealth.failed_deliveries_title(notifier, len(items), items[-1][1])
+                self.operator_alert(session, "deliveries_failed", title, "high", now, exclude=(notifier,),
+                                    notifier=notifier, delivery_ids=[i for i, _ in items])
+        return len(by_notifier)
 
     def _next(self, feed: FeedConfig, now: datetime, errors: int, retry_after: float | None) -> datetime:
         fetch = self.config.fetch

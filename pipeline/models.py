@@ -67,6 +67,16 @@ class Feed(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     polls: Mapped[int] = mapped_column(Integer, default=0)
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # Health (pipeline.feedhealth). A 301/308 target is used while the config still names
+    # ``moved_from``; a 410 disables the feed while the config still names ``gone_url``.
+    moved_url: Mapped[str | None] = mapped_column(Text)
+    moved_from: Mapped[str | None] = mapped_column(Text)
+    gone_url: Mapped[str | None] = mapped_column(Text)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The operator alert open for this feed ("failing", "silent", "gone") and since when.
+    alert_state: Mapped[str | None] = mapped_column(String(20))
+    alert_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Article(Base):
@@ -185,7 +195,8 @@ class Silence(Base):
 class Alert(Base):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # Null for operator messages (a feed failing, deliveries given up), which have no incident.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     event: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(10))

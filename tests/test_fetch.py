@@ -40,7 +40,7 @@ def test_redirects_are_followed_and_bounded(feed_server):
     assert loop.outcome == "error" and "too many redirects" in loop.error
     assert len(feed_server.hits("/loop.xml")) == 4
     feed_server.set("/file.xml", "", status=302, headers={"Location": "file:///etc/passwd"})
-    assert "non-http" in fetcher().fetch(FetchRequest(feed_server.url("/file.xml"))).error
+    assert "destination not allowed" in fetcher().fetch(FetchRequest(feed_server.url("/file.xml"))).error
 
 
 def test_rate_limit_keeps_retry_after(feed_server):
