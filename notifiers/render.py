@@ -120,8 +120,14 @@ def plain_text(record: Record) -> str:
     if listed:
         lines.append(f"  Sources ({len(listed)}):")
         lines.extend(f"    - {outlet}: {link or title}" for outlet, link, title in listed)
-    lines.append(f"  incident {record.get('incident_id')} · {record.get('event')} · {record.get('reason')}")
+    lines.append(_footer(record))
     return "\n".join(lines)
+
+
+def _footer(record: Record) -> str:
+    if record.get("incident_id") is None:  # an operator message: about the watcher, not an event
+        return f"  operator message · {one_line(record.get('reason'), 40)}"
+    return f"  incident {record.get('incident_id')} · {record.get('event')} · {record.get('reason')}"
 
 
 def digest_subject(records: Sequence[Record]) -> str:
@@ -224,8 +230,7 @@ def html_fragment(record: Record) -> str:
     listed = "".join(f"<li>{_h(outlet)}: {_a(link, title)}</li>" for outlet, link, title in sources(record))
     if listed:
         parts.append(f"<p>Sources:</p><ul>{listed}</ul>")
-    parts.append(f"<p><small>incident {_h(record.get('incident_id'))} · {_h(record.get('event'))} · "
-                 f"{_h(record.get('reason'))}</small></p>")
+    parts.append(f"<p><small>{_h(_footer(record).strip())}</small></p>")
     return "\n".join(parts)
 
 

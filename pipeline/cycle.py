@@ -58,4 +58,6 @@ def run_once(app: App, *, sleep: float = 0.2) -> CycleReport:
         if time.monotonic() + max(wait, 0) > deadline:
             break
         time.sleep(max(min(wait, 5.0), sleep))
+    if app.ingestor.operator.report_failed_deliveries():  # tell the operator what was given up
+        report.delivery.add(app.outbox.deliver_due())
     return report

@@ -89,7 +89,7 @@ def _flush_job(app: App) -> None:
 
 def _health_job(app: App) -> None:
     try:
-        app.ingestor.report_failed_deliveries()
+        app.ingestor.operator.report_failed_deliveries()
     except Exception:
         log.exception("reporting failed deliveries crashed")
 

@@ -14,10 +14,10 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import feedhealth, store
@@ -25,7 +25,8 @@ from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
 from pipeline.logfmt import log_event
-from pipeline.models import Alert, Delivery, Feed
+from pipeline.models import Feed
+from pipeline.operator import Operator
 from pipeline.parse import NotAFeed, ParsedFeed, parse_feed
 from pipeline.process import Processor, Source
 from pipeline.schedule import next_poll
@@ -72,6 +73,7 @@ class Ingestor:
         self.clock = clock
         self.rng = rng or random.Random()
         self.processor = Processor(config)
+        self.operator = Operator(config, sessions, clock)
 
     def poll(self, feed: FeedConfig, *, force: bool = False) -> PollReport:
         """Poll one feed; never raises for the feed's own faults (they are stored on it)."""
@@ -137,7 +139,7 @@ class Ingestor:
             return self.processor.flush_updates(session, self.clock(), force=force)
 
     def _classify(self, article: ParsedArticle) -> Any:
-        return self.ruleset.classify(article.title, article.text)
+        return self.ruleset.classify(article.title, article.text, when=article.published)
 
     def _state(self, name: str) -> _FeedState:
         with self.sessions.begin() as session:
@@ -198,44 +200,7 @@ class Ingestor:
         row.alert_state = decision.state
         row.alert_since = now if decision.state else None
         severity = "low" if decision.action == "clear" else "high"
-        self.operator_alert(session, decision.reason, decision.title, severity, now, feed=feed.name)
-
-    def operator_alert(self, session: Session, reason: str, title: str, severity: str, now: datetime,
-                       exclude: tuple[str, ...] = (), **extra: Any) -> None:
-        """An operator message through the outbox (``operator.notify``), retried like any alert."""
-        alert = Alert(incident_id=None, event="operator", reason=reason[:40], severity=severity, record={},
-                      created_at=now)
-        session.add(alert)
-        session.flush()
-        alert.record = feedhealth.operator_record(alert_id=alert.id, reason=reason, title=title,
-                                                  severity=severity, now=now, **extra)
-        configured = {n.name for n in self.config.notifiers}
-        targets = [n for n in self.config.operator.notify if n in configured and n not in exclude]
-        store.enqueue(session, alert.id, targets, now)
-        log_event(log, logging.ERROR if severity == "high" else logging.WARNING, "operator_alert",
-                  reason=reason, title=title, notify=",".join(targets) or "none")
-
-    def report_failed_deliveries(self, since: timedelta = timedelta(days=7)) -> int:
-        """One operator alert per notifier for alert deliveries given up since the last report."""
-        now = self.clock()
-        with self.sessions.begin() as session:
-            failed = session.execute(
-                select(Delivery.id, Delivery.notifier, Delivery.last_error).join(Alert, Alert.id == Delivery.alert_id)
-                .where(Delivery.status == "failed", Alert.event != "operator", Delivery.created_at >= now - since)
-                .order_by(Delivery.id)).all()
-            reported = {i for (record,) in session.execute(
-                select(Alert.record).where(Alert.event == "operator", Alert.reason == "deliveries_failed",
-                                           Alert.created_at >= now - since))
-                for i in (record or {}).get("delivery_ids", [])}
-            by_notifier: dict[str, list[tuple[int, str | None]]] = {}
-            for delivery_id, notifier, error in failed:
-                if delivery_id not in reported:
-                    by_notifier.setdefault(notifier, []).append((delivery_id, error))
-            for notifier, items in by_notifier.items():
-                title = feedhealth.failed_deliveries_title(notifier, len(items), items[-1][1])
-                self.operator_alert(session, "deliveries_failed", title, "high", now, exclude=(notifier,),
-                                    notifier=notifier, delivery_ids=[i for i, _ in items])
-        return len(by_notifier)
+        self.operator.alert(session, decision.reason, decision.title, severity, now, feed=feed.name)
 
     def _next(self, feed: FeedConfig, now: datetime, errors: int, retry_after: float | None) -> datetime:
         fetch = self.config.fetch
