@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import feedhealth, store
@@ -74,6 +77,9 @@ class Ingestor:
         self.rng = rng or random.Random()
         self.processor = Processor(config)
         self.operator = Operator(config, sessions, clock)
+        bind = sessions.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writes: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
 
     def poll(self, feed: FeedConfig, *, force: bool = False) -> PollReport:
         """Poll one feed; never raises for the feed's own faults (they are stored on it)."""
@@ -88,7 +94,10 @@ class Ingestor:
         request = FetchRequest(state.url, state.etag, state.last_modified,
                                feed.max_bytes or self.config.fetch.max_bytes, allow_private=feed.allow_private)
         result = self.fetcher.fetch(request)
-        report = self._handle(feed, state, result, now)
+        try:
+            report = self._handle(feed, state, result, now)
+        except SQLAlchemyError as exc:  # the database, not the feed: keep going, try again next poll
+            report = self._store_failed(feed, state, exc, now)
         report.ms = round(result.elapsed * 1000, 1)
         log_event(log, logging.WARNING if report.outcome == "error" else logging.INFO, "poll",
                   feed=report.feed, outcome=report.outcome, status=report.status, items=report.items,
@@ -127,11 +136,23 @@ class Ingestor:
         results = {id(a): self._classify(a).to_record()
                    for a in parsed.articles if not any(k in known for k in a.keys)}
         source = Source(state.id, feed.name, tuple(feed.tags), feed.backfill, state.first_poll)
-        with self.sessions.begin() as session:  # known keys are checked again in here, under the write lock
+        # Known keys are checked again in here, under the write lock. With SQLite, writers
+        # from this process queue on a lock of ours rather than on the database's: many
+        # threads spinning on SQLite's busy timeout starve each other on a cold start.
+        with self._writes, self.sessions.begin() as session:
             outcome = self.processor.process(session, source, parsed.articles, results, now, self._classify)
             self._record_success(session, feed, state, now, result, digest, outcome.new)
         report.new, report.duplicates, report.alerts = outcome.new, outcome.duplicates, outcome.alerts
         return report
+
+    def _store_failed(self, feed: FeedConfig, state: _FeedState, exc: SQLAlchemyError, now: datetime) -> PollReport:
+        """Nothing of the poll was committed (its body hash neither), so the next poll redoes it."""
+        log.error("storing the poll of feed %s failed", feed.name, exc_info=exc)
+        error = f"database error while storing: {type(exc.orig or exc).__name__}: {str(exc.orig or exc)[:200]}"
+        try:
+            return self._failed(feed, state, error, None, None, now)
+        except SQLAlchemyError:
+            return PollReport(feed.name, "error", error=error)
 
     def flush_updates(self, *, force: bool = False) -> int:
         """Send batched incident updates that are due (all pending ones when ``force``)."""

@@ -170,3 +170,38 @@ def test_failing_feed_backs_off_between_scheduled_polls(feed_server, write_confi
         assert row.error_count == 0 and row.last_status == 200
     finally:
         app.close()
+
+
+def test_a_database_error_while_storing_is_recorded_on_the_feed_and_redone_next_poll(feed_server, write_config,
+                                                                                    tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    url = feed_server.set("/db.xml", rss([item(BORDER_TITLE, BORDER_TEXT, "https://news.example/db")]))
+    app = App.build(load_config(write_config([{"name": "db", "url": url}])))
+    try:
+        working = app.ingestor.processor
+
+        class Locked:
+            def process(self, *args, **kwargs):
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+        app.ingestor.processor = Locked()
+        report = app.ingestor.poll(app.feeds[0], force=True)
+        assert report.outcome == "error" and "database is locked" in report.error
+        app.ingestor.processor = working
+        assert app.ingestor.poll(app.feeds[0], force=True).alerts == 1  # not taken for an unchanged body
+    finally:
+        app.close()
+
+
+def test_a_cold_start_over_many_feeds_with_concurrent_polls_stores_everything(feed_server, write_config):
+    from conftest import DISTINCT_REPORTS
+
+    feeds = []
+    for n in range(24):
+        items = [item(f"{title} ({n}-{k})", f"{text} Report {n}-{k}.", f"https://n{n}.example/{k}")
+                 for k, (title, text) in enumerate(DISTINCT_REPORTS)]
+        feeds.append({"name": f"f{n}", "url": feed_server.set(f"/f{n}.xml", rss(items))})
+    app, report = _run(write_config(feeds, fetch={"concurrency": 8}))
+    assert [p.outcome for p in report.polls] == ["new_items"] * 24
+    assert sum(p.new for p in report.polls) == 24 * len(DISTINCT_REPORTS)
