@@ -7,6 +7,7 @@ arguments, so tests can hand in their own fetcher, clock, notifiers or database.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class App:
     def build(cls, config: Config, *, fetcher: Fetcher | None = None, clock: Clock = utcnow,
               context: NotifierContext | None = None, ruleset: RuleSet | None = None) -> App:
         ruleset = ruleset or load_rules(config)
-        context = context or NotifierContext(base_dir=config.base_dir, env=_environ())
+        context = context or NotifierContext(base_dir=config.base_dir, env=dict(os.environ))
         notifiers = {n.name: build_notifier(n, context) for n in config.notifiers}
         engine, sessions = open_database(config)
         with sessions.begin() as session:
@@ -97,9 +98,3 @@ class App:
         if close is not None:
             close()
         self.engine.dispose()
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)

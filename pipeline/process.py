@@ -108,13 +108,13 @@ class Processor:
 
     def _story(self, session: Session, row: Article, now: datetime) -> Story:
         sig = signature(row.title, row.text)
-        found = story_store.find_story(session, sig, now - STORY_WINDOW) if sig else None
-        story = session.get(Story, found) if found else None
-        if story is None:
-            story = story_store.create_story(session, sig, now) if sig else Story(signature=b"", created_at=now)
-            if sig is None:
-                session.add(story)
-                session.flush()
+        if sig is None:  # no words to compare (a title of digits and symbols): a story of its own
+            story = Story(signature=b"", created_at=now)
+            session.add(story)
+            session.flush()
+        else:
+            found = story_store.find_story(session, sig, now - STORY_WINDOW)
+            story = session.get(Story, found) if found else story_store.create_story(session, sig, now)
         row.story_id = story.id
         return story
 
