@@ -2,7 +2,7 @@
 
 The same wire copy, or a light rewrite of it, published by several outlets is one
 story. Each article gets a MinHash signature over word 3-shingles of its title and
-lead (datasketch), cut into bands; articles that share a band are candidates, and the
+lead, cut into bands; articles that share a band are candidates, and the
 signatures decide. Bands are stored in the database with an index, so finding a story
 costs a few index lookups however large the archive grows, and every daemon sharing
 the database sees the same stories.
@@ -17,11 +17,10 @@ import hashlib
 import re
 import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 64
 BANDS, ROWS = 32, 2  # 32 x 2 = 64: a pair at 0.5 Jaccard shares a band with p > 0.99
@@ -64,16 +63,14 @@ def shingles(title: str, text: str) -> tuple[str, set[bytes]]:
     return "title", {w.encode() for w in content}
 
 
-# Signatures are stored, so the hashing scheme is pinned: a library default that
-# changed between versions would silently make old and new signatures incomparable.
-SCHEME = "affine32"
-
-
-@lru_cache(maxsize=1)
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    # Building permutations is most of MinHash's set-up cost; every signature must
-    # use the same ones anyway, so make them once.
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
+# MinHash with 64 universal hash functions h(x) = (a*x + b) mod p over a CRC-32 of each
+# shingle, vectorised with numpy. (datasketch does the same, but importing it loads
+# scipy, about 50 MB of resident memory for a daemon that must stay small.) The
+# functions are fixed by the seed: signatures are stored, and must stay comparable.
+_PRIME = (1 << 31) - 1
+_RNG = np.random.default_rng(20221013)
+_A = _RNG.integers(1, _PRIME, size=(NUM_PERM, 1), dtype=np.uint64)
+_B = _RNG.integers(0, _PRIME, size=(NUM_PERM, 1), dtype=np.uint64)
 
 
 def signature(title: str, text: str) -> Signature | None:
@@ -81,9 +78,9 @@ def signature(title: str, text: str) -> Signature | None:
     mode, items = shingles(title, text)
     if not items:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme=SCHEME)
-    minhash.update_batch(sorted(items))
-    return Signature(mode, minhash.hashvalues.astype(np.uint32))
+    hashed = np.fromiter((zlib.crc32(item) % _PRIME for item in items), dtype=np.uint64, count=len(items))
+    values = ((_A * hashed[np.newaxis, :] + _B) % _PRIME).min(axis=1)
+    return Signature(mode, values.astype(np.uint32))
 
 
 def bands(sig: Signature) -> list[int]:
