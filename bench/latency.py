@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 from bench.feedserver import FeedServerProcess, Receiver
-from bench.load import ROOT
 from bench.report import Figure
 
 FEEDS = 20

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from pipeline.db import make_engine, migrate
 from pipeline.models import Story, StoryBand
-from pipeline.stories import Signature, bands, same_story, signature
+from pipeline.stories import bands, same_story, signature
 from pipeline.story_store import create_story, find_story
 
 WORDS = ("shelling artillery drone strike village town border troops forces ministry said killed wounded "

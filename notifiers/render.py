@@ -75,24 +75,28 @@ def facts(record: Record) -> list[tuple[str, str]]:
     return out
 
 
+def _categories(record: Record) -> str:
+    """``Shelling, ceasefire violation``: the first capitalised, as in a sentence."""
+    labels = [category_label(c) for c in record.get("categories") or []]
+    return ", ".join(labels[:1] + [label.lower() for label in labels[1:]]) or "Alert"
+
+
+def _severity(record: Record) -> str:
+    return one_line(record.get("severity") or "low", 10).upper()
+
+
 def headline(record: Record) -> str:
     """``HIGH · Shelling, ceasefire violation`` (with ``Update``/``Escalation`` in front)."""
-    labels = [category_label(c) for c in record.get("categories") or []]
-    cats = ", ".join(labels[:1] + [label.lower() for label in labels[1:]]) or "Alert"
     event = _EVENT_LABELS.get(str(record.get("event")), "")
-    severity = one_line(record.get("severity") or "low", 10).upper()
-    return f"{event + ' · ' if event else ''}{severity} · {cats}"
+    return f"{event + ' · ' if event else ''}{_severity(record)} · {_categories(record)}"
 
 
 def subject(record: Record) -> str:
     """``[cfwatch][HIGH] Shelling, ceasefire violation: Goris, Kapan (AM)``; one line."""
-    labels = [category_label(c) for c in record.get("categories") or []]
-    cats = ", ".join(labels[:1] + [label.lower() for label in labels[1:]]) or "Alert"
-    severity = one_line(record.get("severity") or "low", 10).upper()
     places = next((value for label, value in facts(record) if label == "Places"), "")
     event = _EVENT_LABELS.get(str(record.get("event")), "")
-    prefix = f"[cfwatch][{severity}]" + (f" {event}:" if event else "")
-    return one_line(f"{prefix} {cats}: {places or one_line(record.get('title'), 120)}", 250)
+    prefix = f"[cfwatch][{_severity(record)}]" + (f" {event}:" if event else "")
+    return one_line(f"{prefix} {_categories(record)}: {places or one_line(record.get('title'), 120)}", 250)
 
 
 def matched_words(record: Record) -> list[tuple[str, str]]:

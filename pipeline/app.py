@@ -48,6 +48,11 @@ def load_rules(config: Config) -> RuleSet:
                          agreements=config.agreements)
 
 
+def notifier_context(config: Config) -> NotifierContext:
+    """What notifiers see: the config's folder for relative paths, the process environment for secrets."""
+    return NotifierContext(base_dir=config.base_dir, env=dict(os.environ))
+
+
 def database_url(config: Config) -> str:
     return resolve_url(config.database, config.base_dir)
 
@@ -75,7 +80,7 @@ class App:
     def build(cls, config: Config, *, fetcher: Fetcher | None = None, clock: Clock = utcnow,
               context: NotifierContext | None = None, ruleset: RuleSet | None = None) -> App:
         ruleset = ruleset or load_rules(config)
-        context = context or NotifierContext(base_dir=config.base_dir, env=dict(os.environ))
+        context = context or notifier_context(config)
         notifiers = {n.name: build_notifier(n, context) for n in config.notifiers}
         engine, sessions = open_database(config)
         with sessions.begin() as session:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.config import Config, ConfigError, load_config
+from pipeline.durations import format_duration
 from pipeline.logfmt import setup_logging
 from rules import SourceError
 
@@ -88,7 +89,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  feeds:     {len(enabled)} enabled of {len(config.feeds)}")
     for feed in config.feeds:
         state = "" if feed.enabled else " (disabled)"
-        print(f"    - {feed.name}: every {_dur(feed.every)}, outlet {feed.outlet_name}{state}")
+        print(f"    - {feed.name}: every {format_duration(feed.every)}, outlet {feed.outlet_name}{state}")
     print(f"  rules:     {len(ruleset)} rules from packs {config.rules.packs} and {len(config.rules.files)} files")
     print(f"  notifiers: {', '.join(f'{n.name} ({n.type})' for n in config.notifiers) or 'none'}")
     print(f"  routes:    {len(config.routes) or 'none (every alert to every notifier)'}")
@@ -99,11 +100,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def notifier_problems(config: Config) -> list[str]:
     """What would stop a notifier from sending, found without contacting anything."""
-    from notifiers import NotifierContext, build_notifier
+    from notifiers import build_notifier
+    from pipeline.app import notifier_context
     from pipeline.secrets import secret_env_names
 
     problems = []
-    context = NotifierContext(base_dir=config.base_dir, env=dict(os.environ))
+    context = notifier_context(config)
     needs = secret_env_names(config.notifiers)
     for model in config.notifiers:
         check = getattr(build_notifier(model, context), "check", None)
@@ -147,12 +149,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         evaluate.write_table(report, Path(args.write))
         print(f"\nwrote {args.write}", file=sys.stderr)
     return EXIT_OK
-
-
-def _dur(delta: object) -> str:
-    from pipeline.durations import format_duration
-
-    return format_duration(delta)  # type: ignore[arg-type]
 
 
 def _redact_url(url: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notifiers import Message, NotifierContext, NotifierError, build_notifier
+from notifiers import Message, NotifierError, build_notifier
 from pipeline.decide import matching_routes, select_notifiers
 from pipeline.models import Alert, Delivery
 from pipeline.records import iso
@@ -49,8 +49,7 @@ def sample_record(now: datetime) -> dict[str, Any]:
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
-    import os
-
+    from pipeline.app import notifier_context
     from pipeline.cli import UsageError, load
 
     config = load(args)
@@ -58,7 +57,7 @@ def cmd_notify_test(args: argparse.Namespace) -> int:
     if chosen is None:
         names = ", ".join(n.name for n in config.notifiers) or "none"
         raise UsageError(f"no notifier named '{args.name}' (configured: {names})")
-    notifier = build_notifier(chosen, NotifierContext(base_dir=config.base_dir, env=dict(os.environ)))
+    notifier = build_notifier(chosen, notifier_context(config))
     try:
         sent = notifier.send(Message(sample_record(datetime.now(timezone.utc)), delivery_id=0))
     except NotifierError as exc:

@@ -160,13 +160,12 @@ class Reason:
         return self.event is not None
 
 
-def decide(incident: IncidentState, now: datetime, settings: Settings, *, silenced: bool = False,
-           watched: bool = True) -> Reason:
-    """What to tell people about an incident that just changed (or was reported again)."""
-    if not watched:
-        return Reason("outside_watch", None)
-    if silenced:
-        return Reason("silenced", None)
+def decide(incident: IncidentState, now: datetime, settings: Settings) -> Reason:
+    """What to tell people about an incident that just changed (or was reported again).
+
+    Muting (silences, the watch list) is applied by the caller to what this returns:
+    a muted alert is still stored, with the muting as its reason.
+    """
     last = incident.alerted
     if last is None:
         return Reason("first_notification", "new")

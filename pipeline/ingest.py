@@ -186,12 +186,11 @@ class Ingestor:
 
     def _record_success(self, session: Session, feed: FeedConfig, state: _FeedState, now: datetime,
                         result: FetchResult, digest: str | None, new: int) -> None:
+        # The silence clock (expect_every) starts at the first successful poll.
+        fresh = {"last_new_at": now} if new or state.first_poll else {}
         store.record_poll(session, state.id, etag=result.etag, last_modified=result.last_modified,
                           body_hash=digest, last_polled_at=now, last_success_at=now, last_status=result.status,
-                          error_count=0, new_items=new,
-                          next_poll_at=self._next(feed, now, 0, None))
-        if new or state.first_poll:  # the silence clock starts at the first successful poll
-            session.execute(update(Feed).where(Feed.id == state.id).values(last_new_at=now))
+                          error_count=0, new_items=new, next_poll_at=self._next(feed, now, 0, None), **fresh)
         self._check_health(session, feed, state.id, now)
 
     def _failed(self, feed: FeedConfig, state: _FeedState, error: str, status: int | None,

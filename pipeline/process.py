@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,6 @@ class Outcome:
     new: int = 0
     duplicates: int = 0
     alerts: int = 0
-    reasons: list[str] = field(default_factory=list)
 
 
 class Processor:
@@ -126,20 +125,22 @@ class Processor:
 
     def _notify(self, session: Session, source: Source, row: Incident, state: IncidentState, now: datetime,
                 active: list[silences.SilenceRule], outcome: Outcome, *, force: bool = False) -> IncidentState:
-        record = incident_store.incident_record(session, row, state)
-        reason = decide(state, now, self.settings, silenced=silences.silencing(active, record) is not None,
-                        watched=silences.in_watch(self.config.watch, record))
+        reason = decide(state, now, self.settings)
         if force and reason.name == "update_batched":
             reason = Reason("new_sources", "update")
-        outcome.reasons.append(reason.name)
         if reason.name == "update_batched":
             return replace(state, pending_update=True)
-        if reason.name in ("silenced", "outside_watch"):
-            unmuted = decide(state, now, self.settings)
-            if unmuted.sends:
-                self._alert(session, source, row, record, Reason(reason.name, unmuted.event), now, deliver=False)
-            return state
         if not reason.sends:
+            return state
+        # Only an alert that would go out needs the merged record (the costly part), and
+        # only such an alert is kept, unsent, when a silence or the watch list mutes it.
+        record = incident_store.incident_record(session, row, state)
+        if not silences.in_watch(self.config.watch, record):
+            muted: str | None = "outside_watch"
+        else:
+            muted = "silenced" if silences.silencing(active, record) is not None else None
+        if muted:
+            self._alert(session, source, row, record, Reason(muted, reason.event), now, deliver=False)
             return state
         self._alert(session, source, row, record, reason, now, deliver=True)
         outcome.alerts += 1
@@ -169,7 +170,6 @@ class Processor:
             incident_store.save(session, state, row, first_article_id=row.first_article_id, now=row.last_update)
             sent += outcome.alerts
         return sent
-
 
     def _first_source(self, session: Session, row: Incident) -> Source:
         """Updates are routed like the incident's first report (its feed and tags)."""

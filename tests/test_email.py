@@ -177,6 +177,7 @@ def test_message_ids_differ_when_a_new_database_reuses_incident_numbers(smtp):
 
 # ---- hostile feed text -----------------------------------------------------------
 
+@pytest.mark.faults  # in the fault table of the reliability issue
 def test_crlf_bcc_in_title_gives_one_line_subject_and_no_extra_recipient(smtp):
     rec = record(title="Shelling near Goris\r\nBcc: victim@example.org\r\n\r\nfake body", places=[],
                  sources=[{"outlet": "X\r\nCc: victim2@example.org", "url": "https://x.example/", "title": "t"}])
@@ -209,6 +210,7 @@ class _Tags(HTMLParser):
         self.tags.append((tag, dict(attrs)))
 
 
+@pytest.mark.faults  # in the fault table of the reliability issue
 def test_markup_from_the_feed_is_escaped_in_the_html_part(smtp):
     rec = record(title='<script>alert(1)</script><img src=x onerror="alert(2)">',
                  url="javascript:alert(3)", places=[{"name": "<svg onload=alert(4)>", "country": "AM"}],
@@ -237,6 +239,7 @@ def test_markup_from_the_feed_is_escaped_in_the_html_part(smtp):
     ("mail", "421 4.7.0 too busy", RetryableError),
     ("mail", "553 5.7.1 sender not allowed", PermanentError),
 ])
+@pytest.mark.faults  # in the fault table of the reliability issue
 def test_smtp_replies_map_to_retryable_or_permanent(smtp, step, reply, error):
     setattr(smtp.script, step, reply)
     with pytest.raises(error) as caught:
@@ -300,6 +303,7 @@ def test_missing_credential_variable_is_named_not_guessed(smtp_auth):
     assert smtp_auth.logins == []
 
 
+@pytest.mark.faults  # in the fault table of the reliability issue
 def test_connection_refused_and_silence_are_retryable(smtp):
     port = smtp.port
     smtp.stop()

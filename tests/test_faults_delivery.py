@@ -1,7 +1,7 @@
 """Fault suite, delivery: rate limits, resets, 5xx, SMTP 451/550/refused, and what the
 operator hears when a delivery is given up. Hostile text per channel is proven in
-tests/test_slack.py and tests/test_email.py; the cases the fault table names are
-re-collected here (imported) so ``pytest -m faults`` runs them too."""
+tests/test_slack.py and tests/test_email.py; the cases the fault table names carry the
+``faults`` marker there, so ``pytest -m faults`` runs them too."""
 
 from __future__ import annotations
 
@@ -16,22 +16,6 @@ from pipeline.cli import main
 from pipeline.config import load_config
 from receiver import Receiver
 from smtpserver import Script, SmtpServer
-from test_email import (  # noqa: F401 (re-collected under the faults marker)
-    test_connection_refused_and_silence_are_retryable,
-    test_crlf_bcc_in_title_gives_one_line_subject_and_no_extra_recipient,
-    test_markup_from_the_feed_is_escaped_in_the_html_part,
-    test_smtp_replies_map_to_retryable_or_permanent,
-)
-from test_email import smtp  # noqa: F401 (fixture)
-from test_slack import (  # noqa: F401
-    test_accept_then_reset_is_sent_exactly_once,
-    test_hostile_feed_text_arrives_only_escaped,
-    test_poll_once_feed_title_with_mentions_reaches_slack_escaped,
-    test_poll_once_waits_out_a_rate_limit_and_delivers_once,
-    test_server_trouble_is_retryable,
-)
-from test_slack import slack, slack_env  # noqa: F401 (fixtures)
-
 pytestmark = [pytest.mark.faults,
               pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")]
 

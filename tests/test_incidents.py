@@ -17,10 +17,10 @@ from sqlalchemy import select
 from pipeline.articles import ParsedArticle, fingerprint, identity_keys
 from pipeline.config import parse_config
 from pipeline.db import make_engine, migrate
-from pipeline.incidents import (Alerted, IncidentState, Settings, StoryFacts, absorb, alerted_now, decide,
+from pipeline.incidents import (Settings, StoryFacts, absorb, alerted_now, decide,
                                 open_incident, same_event)
 from pipeline.eventtime import event_time
-from pipeline.models import Alert, Delivery, Feed
+from pipeline.models import Alert, Delivery, Feed, Incident
 from pipeline.process import Processor, Source
 from pipeline import silences
 from sqlalchemy.orm import sessionmaker
@@ -43,8 +43,6 @@ def test_decide_names_every_reason():
     settings = Settings(update_interval=timedelta(minutes=15), repeat_after=timedelta(hours=24))
     state = open_incident(facts(1, T0))
     assert decide(state, T0, settings).name == "first_notification"
-    assert decide(state, T0, settings, silenced=True).name == "silenced"
-    assert decide(state, T0, settings, watched=False).name == "outside_watch"
     sent = alerted_now(state, T0)
     assert decide(sent, T0 + HOUR, settings).name == "suppressed_repeat"
     two = absorb(sent, facts(2, T0))
@@ -63,7 +61,8 @@ def test_casualties_are_the_highest_credible_figure_never_summed():
     for story, killed in ((2, 49), (3, 45), (4, None), (5, 49)):
         state = absorb(state, facts(story, T0, killed=killed))
     high, spread, outlet = state.killed()
-    assert (high, spread, outlet) == (49, (45, 49), "outlet5") or (high, spread) == (49, (45, 49))
+    assert (high, spread) == (49, (45, 49))  # 49 from three sources, 45 from one: not 192
+    assert outlet in {"outlet1", "outlet2", "outlet5"}  # one of the sources that said 49
     assert state.sources == 5
 
 
@@ -256,7 +255,20 @@ class _Result:
         return self.record
 
 
-def test_alerted_from_json_roundtrip():
-    state = alerted_now(open_incident(facts(1, T0, killed=3)), T0)
-    assert isinstance(state.alerted, Alerted) and state.alerted.killed == 3
-    assert isinstance(state, IncidentState)
+def test_incident_state_survives_the_database_roundtrip(world):
+    from pipeline import incident_store
+    from pipeline.models import Article
+
+    sessions, _ = world
+    state = absorb(alerted_now(open_incident(facts(1, T0, killed=3)), T0), facts(2, T0 + HOUR, killed=5))
+    with sessions.begin() as s:
+        s.add(Article(id=1, feed_id=1, title="t", text="", outlet="o", fingerprint="f", fetched_at=T0))
+        s.flush()
+        row = incident_store.save(s, replace(state, pending_update=True), None, first_article_id=1, now=T0)
+        incident_id = row.id
+    with sessions() as s:
+        loaded = incident_store.to_state(s.get(Incident, incident_id))
+    assert loaded.alerted == state.alerted and loaded.killed() == state.killed()
+    assert loaded.figures == state.figures and loaded.pending_update
+    assert (loaded.first_event, loaded.last_event, loaded.places) == (state.first_event, state.last_event,
+                                                                      state.places)
