@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifiers import Notifier, NotifierContext, build_notifier
-from pipeline import store
+from pipeline import daemons, locks, store
 from pipeline.clock import Clock, utcnow
 from pipeline.config import Config, ConfigError
 from pipeline.db import make_engine, migrate, resolve_url
@@ -74,31 +74,52 @@ class App:
     notifiers: dict[str, Notifier]
     ingestor: Ingestor
     outbox: Outbox
+    identity: daemons.Identity
     clock: Clock = field(default=utcnow)
+    _heartbeat: daemons.Heartbeat | None = None
 
     @classmethod
     def build(cls, config: Config, *, fetcher: Fetcher | None = None, clock: Clock = utcnow,
-              context: NotifierContext | None = None, ruleset: RuleSet | None = None) -> App:
+              context: NotifierContext | None = None, ruleset: RuleSet | None = None,
+              role: str = "run") -> App:
         ruleset = ruleset or load_rules(config)
         context = context or notifier_context(config)
         notifiers = {n.name: build_notifier(n, context) for n in config.notifiers}
         engine, sessions = open_database(config)
+        identity = daemons.Identity.new(role)
         with sessions.begin() as session:
+            locks.hold_for_transaction(session, "feeds")  # daemons starting together add each feed once
             store.sync_feeds(session, [f for f in config.feeds if f.enabled])
+            daemons.register(session, identity, clock())
         fetch = config.fetch
         fetcher = fetcher or HttpFetcher.create(
             connect_timeout=fetch.connect_timeout, read_timeout=fetch.read_timeout,
             total_timeout=fetch.total_timeout, max_redirects=fetch.max_redirects,
             user_agent=fetch.user_agent, max_connections=fetch.concurrency)
-        ingestor = Ingestor(config=config, sessions=sessions, ruleset=ruleset, fetcher=fetcher, clock=clock)
-        outbox = Outbox(sessions=sessions, notifiers=notifiers, config=config.delivery, clock=clock)
-        return cls(config, engine, sessions, ruleset, fetcher, notifiers, ingestor, outbox, clock)
+        ingestor = Ingestor(config=config, sessions=sessions, ruleset=ruleset, fetcher=fetcher, clock=clock,
+                            owner=identity.id)
+        outbox = Outbox(sessions=sessions, notifiers=notifiers, config=config.delivery, clock=clock,
+                        owner=identity.id)
+        return cls(config, engine, sessions, ruleset, fetcher, notifiers, ingestor, outbox, identity, clock)
 
     @property
     def feeds(self) -> list:
         return [f for f in self.config.feeds if f.enabled]
 
+    def start_heartbeat(self) -> None:
+        """Beat while this process works, so others see it alive and leave its claims alone."""
+        if self._heartbeat is None:
+            self._heartbeat = daemons.Heartbeat(self.sessions, self.identity, self.clock,
+                                                self.ingestor.lease).start()
+
     def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        try:
+            with self.sessions.begin() as session:
+                daemons.stopped(session, self.identity, self.clock())
+        except Exception as exc:  # noqa: BLE001 (a stop must not fail on a database gone away)
+            log.warning("could not record the stop of %s: %s", self.identity.id, exc)
         close = getattr(self.fetcher, "close", None)
         if close is not None:
             close()

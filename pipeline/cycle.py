@@ -40,6 +40,7 @@ def run_once(app: App, *, sleep: float = 0.2) -> CycleReport:
     is still pending after that stays in the outbox for the next run.
     """
     report = CycleReport()
+    app.start_heartbeat()  # so daemons sharing the database leave this run's claims alone
     app.outbox.recover()
     feeds = app.feeds
     if feeds:

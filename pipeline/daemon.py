@@ -1,9 +1,11 @@
-"""``cfwatch run``: APScheduler with one job per feed plus the delivery sender.
+"""``cfwatch run``: the poll and send loops, periodic jobs, heartbeat and a clean stop.
 
-The scheduler keeps an in-memory job store (a persistent one must never be shared
-between processes). Polls run in a thread pool; deliveries run in their own executor
-so a slow channel never delays polling. SIGINT/SIGTERM stop the scheduler with
-``wait=True``: polls in flight finish and commit, then the process exits 0.
+Polls and sends run in loops of their own (pipeline.dispatch) that take their work
+from the database, so several daemons can share one PostgreSQL. APScheduler runs the
+periodic jobs with an in-memory job store (a persistent one must never be shared
+between processes); jobs that must run on one daemon at a time take an advisory
+lock. SIGINT/SIGTERM stop claiming new work: polls in flight finish and commit,
+leases are released, then the process exits 0.
 """
 
 from __future__ import annotations
@@ -11,10 +13,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import random
 import signal
 import threading
-from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -23,8 +23,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
+from pipeline import daemons
 from pipeline.app import App, database_url
-from pipeline.config import FeedConfig
+from pipeline.dispatch import PollLoop, SendLoop
+from pipeline.locks import singleton
 from pipeline.logfmt import log_event
 
 log = logging.getLogger("cfwatch.daemon")
@@ -35,7 +37,10 @@ class AlreadyRunning(RuntimeError):
 
 
 def lock_database(url: str) -> IO[str] | None:
-    """One daemon per SQLite file: a second one would double every alert."""
+    """One daemon per SQLite file: it is one machine's store, with one writer at a time.
+
+    Several daemons belong on PostgreSQL, where leases and advisory locks share the work.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -50,55 +55,32 @@ def lock_database(url: str) -> IO[str] | None:
     return handle
 
 
-def build_scheduler(app: App, rng: random.Random | None = None) -> BackgroundScheduler:
-    rng = rng or random.Random()
+def build_scheduler(app: App) -> BackgroundScheduler:
+    """The periodic jobs; polls and sends have loops of their own (pipeline.dispatch)."""
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(app.config.fetch.concurrency),
-                   "delivery": ThreadPoolExecutor(max(1, len(app.notifiers)))},
+        executors={"default": ThreadPoolExecutor(2)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone="UTC",
     )
-    now = datetime.now().astimezone()
-    for feed in app.feeds:
-        # Start soon, but spread the first polls over a few seconds.
-        first = now + timedelta(seconds=rng.uniform(0, min(5.0, feed.every.total_seconds())))
-        scheduler.add_job(_poll_job, "interval", args=(app, feed), id=f"feed:{feed.name}",
-                          seconds=feed.every.total_seconds(), next_run_time=first,
-                          jitter=max(1, int(feed.every.total_seconds() * app.config.fetch.jitter)))
     scheduler.add_job(_flush_job, "interval", args=(app,), id="incident-updates", seconds=30)
     scheduler.add_job(_health_job, "interval", args=(app,), id="delivery-health", seconds=60)
-    for name in app.notifiers:  # one sender per notifier: a hanging channel delays no other
-        scheduler.add_job(_deliver_job, "interval", args=(app, name), id=f"deliver:{name}", seconds=1,
-                          executor="delivery", next_run_time=now)
     return scheduler
-
-
-def _poll_job(app: App, feed: FeedConfig) -> None:
-    try:
-        app.ingestor.poll(feed)
-    except Exception:  # a bug must not silently kill this feed's job
-        log.exception("poll of feed %s crashed", feed.name)
 
 
 def _flush_job(app: App) -> None:
     try:
-        app.ingestor.flush_updates()
+        app.ingestor.flush_updates()  # under the processing lock: one daemon at a time
     except Exception:
         log.exception("sending batched incident updates crashed")
 
 
 def _health_job(app: App) -> None:
     try:
-        app.ingestor.operator.report_failed_deliveries()
+        with singleton(app.engine, "delivery-health") as mine:
+            if mine:
+                app.ingestor.operator.report_failed_deliveries()
     except Exception:
         log.exception("reporting failed deliveries crashed")
-
-
-def _deliver_job(app: App, notifier: str) -> None:
-    try:
-        app.outbox.deliver_due(notifier)
-    except Exception:
-        log.exception("delivery round for %s crashed", notifier)
 
 
 def run_daemon(app: App, stop: threading.Event | None = None) -> int:
@@ -106,16 +88,24 @@ def run_daemon(app: App, stop: threading.Event | None = None) -> int:
     lock = lock_database(database_url(app.config))
     stop = stop or threading.Event()
     _install_signals(stop)
+    if lock is not None:  # this store has one daemon at a time: any other one is gone
+        with app.sessions.begin() as session:
+            daemons.end_others(session, app.identity, app.clock())
+    app.start_heartbeat()
     app.outbox.recover()
+    senders = SendLoop(app).start()
+    polls = PollLoop(app, on_alert=senders.wake).start()
     scheduler = build_scheduler(app)
     scheduler.start()
-    log_event(log, logging.INFO, "started", feeds=len(app.feeds), rules=len(app.ruleset),
+    log_event(log, logging.INFO, "started", daemon=app.identity.id, feeds=len(app.feeds), rules=len(app.ruleset),
               notifiers=",".join(app.notifiers) or "none")
     try:
         stop.wait()
     finally:
         log_event(log, logging.INFO, "stopping", reason="signal")
-        _stop_within(scheduler, grace_period(app))
+        polls.stop()
+        _stop_within(polls, scheduler, grace_period(app))
+        senders.stop(timeout=grace_period(app))
         app.outbox.deliver_due()
         app.close()
         if lock is not None:
@@ -129,14 +119,18 @@ def grace_period(app: App) -> float:
     return app.config.fetch.total_timeout + 10.0
 
 
-def _stop_within(scheduler: BackgroundScheduler, grace: float) -> None:
-    """``shutdown(wait=True)``, but never longer than ``grace`` seconds.
+def _stop_within(polls: PollLoop, scheduler: BackgroundScheduler, grace: float) -> None:
+    """Wait for polls in flight and the periodic jobs, but never longer than ``grace`` seconds.
 
     A job past the grace period (a notifier hanging, a bug) must not keep the process
     from stopping: nothing is lost by leaving, since every write commits in one
     transaction and a delivery in flight is reconciled at the next start.
     """
-    waiter = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+    def shutdown() -> None:
+        polls.wait()
+        scheduler.shutdown(wait=True)
+
+    waiter = threading.Thread(target=shutdown, daemon=True)
     waiter.start()
     waiter.join(grace)
     if waiter.is_alive():

@@ -31,7 +31,10 @@ def resolve_url(url: str, base_dir: Path) -> str:
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        # Pollers, senders, the dispatcher and the heartbeat each hold a connection at
+        # times; singleton locks hold one for a whole job. pre_ping survives a restart
+        # of the database server.
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     _sqlite_transactions(engine)
     return engine
@@ -55,13 +58,19 @@ def _sqlite_transactions(engine: Engine) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent; runs at every start)."""
+    """Bring the schema to the newest revision (idempotent; runs at every start).
+
+    Daemons started together on one PostgreSQL take turns (an advisory lock): the
+    first migrates, the others find the schema at head.
+    """
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
+    from pipeline.locks import exclusive
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as connection:
+    with exclusive(engine, "migrate"), engine.connect() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
         connection.commit()

@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import feedhealth, store
+from pipeline import feedhealth, leases, locks, store
 from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
@@ -68,8 +68,10 @@ class _FeedState:
 
 class Ingestor:
     def __init__(self, *, config: Config, sessions: sessionmaker[Session], ruleset: RuleSet, fetcher: Fetcher,
-                 clock: Callable[[], datetime], rng: random.Random | None = None) -> None:
+                 clock: Callable[[], datetime], owner: str = "local", rng: random.Random | None = None) -> None:
         self.config = config
+        self.owner = owner  # this process's id on feed leases (pipeline.daemons)
+        self.lease = leases.lease_period(config.fetch.total_timeout)
         self.sessions = sessions
         self.ruleset = ruleset
         self.fetcher = fetcher
@@ -81,15 +83,35 @@ class Ingestor:
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._writes: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
 
-    def poll(self, feed: FeedConfig, *, force: bool = False) -> PollReport:
-        """Poll one feed; never raises for the feed's own faults (they are stored on it)."""
+    def claim_due(self, feeds: dict[str, FeedConfig], limit: int) -> list[tuple[FeedConfig, Feed]]:
+        """Lease up to ``limit`` due feeds for this process (the daemon's dispatcher)."""
+        with self.sessions.begin() as session:
+            rows = leases.claim(session, self.owner, list(feeds), self.clock(), self.lease, limit=limit)
+        return [(feeds[row.name], row) for row in rows]
+
+    def poll(self, feed: FeedConfig, *, force: bool = False, leased: Feed | None = None) -> PollReport:
+        """Poll one feed; never raises for the feed's own faults (they are stored on it).
+
+        ``leased`` is the feed's row as the dispatcher claimed it; without it the feed is
+        claimed here, and left alone while another process's lease holds it.
+        """
         now = self.clock()
-        state = self._state(feed.name)
-        # The scheduler's interval drives healthy feeds; the stored next poll time only
-        # holds back a feed that is failing (backoff) or was told to wait (Retry-After).
+        if leased is None:
+            with self.sessions.begin() as session:
+                claimed = leases.claim(session, self.owner, [feed.name], now, self.lease, limit=1, force=True)
+                leased = claimed[0] if claimed else None
+                holder = None if leased else leases.holder(session, feed.name, now)
+            if leased is None:
+                return PollReport(feed.name, "skipped", error=f"being polled by {holder or 'another process'}")
+        state = self._state_of(feed, leased)
         if state.gone:
+            self._release(feed, state, now)
             return PollReport(feed.name, "disabled", error="410 Gone: disabled until its URL changes")
+        # A direct call (tests, `poll --once` without force) polls a healthy feed whenever
+        # asked; the stored next poll time holds back a feed that is failing (backoff) or
+        # was told to wait (Retry-After). The dispatcher only claims feeds that are due.
         if not force and state.error_count and state.next_poll_at is not None and state.next_poll_at > now:
+            self._release(feed, state, None)
             return PollReport(feed.name, "skipped")
         request = FetchRequest(state.url, state.etag, state.last_modified,
                                feed.max_bytes or self.config.fetch.max_bytes, allow_private=feed.allow_private)
@@ -140,6 +162,7 @@ class Ingestor:
         # from this process queue on a lock of ours rather than on the database's: many
         # threads spinning on SQLite's busy timeout starve each other on a cold start.
         with self._writes, self.sessions.begin() as session:
+            locks.hold_for_transaction(session, "process")  # one writer of incidents across daemons
             outcome = self.processor.process(session, source, parsed.articles, results, now, self._classify)
             self._record_success(session, feed, state, now, result, digest, outcome.new)
         report.new, report.duplicates, report.alerts = outcome.new, outcome.duplicates, outcome.alerts
@@ -156,20 +179,26 @@ class Ingestor:
 
     def flush_updates(self, *, force: bool = False) -> int:
         """Send batched incident updates that are due (all pending ones when ``force``)."""
-        with self.sessions.begin() as session:
+        with self._writes, self.sessions.begin() as session:
+            locks.hold_for_transaction(session, "process")
             return self.processor.flush_updates(session, self.clock(), force=force)
 
     def _classify(self, article: ParsedArticle) -> Any:
         return self.ruleset.classify(article.title, article.text, when=article.published)
 
-    def _state(self, name: str) -> _FeedState:
+    @staticmethod
+    def _state_of(feed: FeedConfig, row: Feed) -> _FeedState:
+        url = row.moved_url if row.moved_url and row.moved_from == feed.url else feed.url
+        return _FeedState(row.id, row.etag, row.last_modified, row.body_hash, row.next_poll_at,
+                          row.error_count, row.last_success_at is None, url, row.gone_url == feed.url)
+
+    def _release(self, feed: FeedConfig, state: _FeedState, now: datetime | None) -> None:
+        """End the lease of a poll that fetched nothing; ``now`` also pushes the next due time."""
+        values = leases.release_values(self.owner)
+        if now is not None:
+            values["next_poll_at"] = self._next(feed, now, 0, None)
         with self.sessions.begin() as session:
-            row = store.feed_row(session, name)
-            feed = self.config.feed(name)
-            config_url = feed.url if feed else row.url
-            url = row.moved_url if row.moved_url and row.moved_from == config_url else config_url
-            return _FeedState(row.id, row.etag, row.last_modified, row.body_hash, row.next_poll_at,
-                              row.error_count, row.last_success_at is None, url, row.gone_url == config_url)
+            session.execute(update(Feed).where(Feed.id == state.id).values(**values))
 
     def _moved(self, feed: FeedConfig, state: _FeedState, target: str) -> None:
         """A permanent redirect: fetch the new URL from now on (until the config URL changes)."""
@@ -190,7 +219,8 @@ class Ingestor:
         fresh = {"last_new_at": now} if new or state.first_poll else {}
         store.record_poll(session, state.id, etag=result.etag, last_modified=result.last_modified,
                           body_hash=digest, last_polled_at=now, last_success_at=now, last_status=result.status,
-                          error_count=0, new_items=new, next_poll_at=self._next(feed, now, 0, None), **fresh)
+                          error_count=0, new_items=new, next_poll_at=self._next(feed, now, 0, None),
+                          **leases.release_values(self.owner), **fresh)
         self._check_health(session, feed, state.id, now)
 
     def _failed(self, feed: FeedConfig, state: _FeedState, error: str, status: int | None,
@@ -199,7 +229,8 @@ class Ingestor:
         with self.sessions.begin() as session:
             store.record_poll(session, state.id, last_polled_at=now, last_status=status, last_error=error[:1000],
                               last_error_at=now, error_count=errors,
-                              next_poll_at=self._next(feed, now, errors, retry_after))
+                              next_poll_at=self._next(feed, now, errors, retry_after),
+                              **leases.release_values(self.owner))
             if status == 410:  # Gone: stop polling this URL for good
                 session.execute(update(Feed).where(Feed.id == state.id).values(gone_url=feed.url, gone_at=now))
                 log_event(log, logging.ERROR, "feed_disabled", feed=feed.name, reason="410 Gone", url=state.url)

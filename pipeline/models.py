@@ -52,6 +52,7 @@ class Feed(Base):
     """Polling state of one configured feed, keyed by its config name."""
 
     __tablename__ = "feeds"
+    __table_args__ = (Index("ix_feeds_due", "next_poll_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     url: Mapped[str] = mapped_column(Text)
@@ -77,6 +78,10 @@ class Feed(Base):
     # The operator alert open for this feed ("failing", "silent", "gone") and since when.
     alert_state: Mapped[str | None] = mapped_column(String(20))
     alert_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Work sharing (pipeline.leases): the daemon polling this feed now, until when. A
+    # feed is due when ``next_poll_at`` has passed and no live lease holds it.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Article(Base):
@@ -224,3 +229,20 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The channel's id for the sent message (Slack ts, Message-ID): updates thread under it.
     ref: Mapped[str | None] = mapped_column(String(300))
+    # Who moved it to ``sending``, and when: a row left in ``sending`` by a daemon that
+    # stopped heartbeating is reconciled by another; a live daemon's rows are left alone.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Daemon(Base):
+    """A running ``cfwatch run`` (or ``poll --once``) process and its heartbeat."""
+
+    __tablename__ = "daemons"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

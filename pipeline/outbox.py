@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifiers import Message, Notifier, NotifierError, Pacing
+from pipeline import daemons, locks
 from pipeline import outbox_store as rows
 from pipeline.config import DeliveryConfig
 from pipeline.delivery_plan import Due, plan
@@ -47,8 +49,11 @@ class DeliveryReport:
 class Outbox:
     def __init__(self, *, sessions: sessionmaker[Session], notifiers: Mapping[str, Notifier],
                  config: DeliveryConfig, clock: Callable[[], datetime],
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, owner: str = "local") -> None:
         self.sessions = sessions
+        self.owner = owner  # this process's id on claimed rows (pipeline.daemons)
+        bind = sessions.kw.get("bind")
+        self._engine = bind if bind is not None else None
         self.notifiers = dict(notifiers)
         self.config = config
         self.clock = clock
@@ -57,10 +62,28 @@ class Outbox:
         self._locks = {name: threading.Lock() for name in self.notifiers}
 
     def recover(self) -> int:
-        """At start: settle deliveries a dead process left in ``sending``."""
+        """At start: settle deliveries a dead process left in ``sending``.
+
+        Every drain does the same for its notifier, so the rows of a daemon that dies
+        while others run are settled within ``daemons.DEAD_AFTER``.
+        """
+        total = 0
+        for name in self.notifiers:
+            with self._lock_channel(name) as mine:
+                if mine:
+                    total += self._recover(name)
+        return total
+
+    def _recover(self, name: str) -> int:
+        """Settle ``name``'s rows in ``sending`` that no live process is working on.
+
+        Called holding the channel (this process's lock and the database's), so a row of
+        our own in ``sending`` is a leftover of a failed round, not a send in flight.
+        """
         with self.sessions.begin() as session:
-            stuck = rows.stuck(session)
-        for delivery_id, name in stuck:
+            live = daemons.alive(session, self.clock()) if locks.is_postgres(session) else set()
+            stuck = rows.stuck(session, name, live - {self.owner})
+        for delivery_id in stuck:
             found = self._find_sent(name, delivery_id)
             with self.sessions.begin() as session:
                 if found is not None:
@@ -70,6 +93,16 @@ class Outbox:
             log_event(log, logging.WARNING, "delivery_recovered", delivery=delivery_id, notifier=name,
                       outcome="already in channel" if found is not None else "will send again")
         return len(stuck)
+
+    @contextmanager
+    def _lock_channel(self, name: str) -> Iterator[bool]:
+        """One sender per channel: across threads here, and across daemons on PostgreSQL."""
+        with self._locks[name]:
+            if self._engine is None:
+                yield True
+                return
+            with locks.singleton(self._engine, f"deliver:{name}") as mine:
+                yield mine
 
     def deliver_due(self, notifier: str | None = None, limit: int = 500) -> DeliveryReport:
         """Send what is due, for one notifier or for all (one worker each)."""
@@ -99,7 +132,10 @@ class Outbox:
             return rows.due_notifiers(session, self.clock())
 
     def _drain(self, name: str, limit: int) -> DeliveryReport:
-        with self._locks[name]:  # one sender per channel in this process, so pacing holds
+        with self._lock_channel(name) as mine:  # one sender per channel, so order and pacing hold
+            if not mine:  # another daemon is sending on this channel now
+                return DeliveryReport()
+            self._recover(name)
             notifier = self.notifiers[name]
             now = self.clock()
             with self.sessions.begin() as session:
@@ -118,7 +154,7 @@ class Outbox:
 
     def _send_one(self, notifier: Notifier, item: Due, report: DeliveryReport) -> bool:
         with self.sessions.begin() as session:
-            message = rows.claim(session, item.id, notifier.name)
+            message = rows.claim(session, item.id, self.owner, self.clock())
         if message is None:  # another worker or daemon took it
             return True
         self._pace(notifier)
@@ -133,7 +169,8 @@ class Outbox:
 
     def _send_batch(self, notifier: Notifier, batch: list[Due], report: DeliveryReport) -> None:
         with self.sessions.begin() as session:
-            messages = [m for m in (rows.claim(session, d.id, notifier.name) for d in batch) if m is not None]
+            messages = [m for m in (rows.claim(session, d.id, self.owner, self.clock()) for d in batch)
+                        if m is not None]
         if not messages:
             return
         self._pace(notifier)

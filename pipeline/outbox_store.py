@@ -26,11 +26,18 @@ def due(session: Session, notifier: str, now: datetime, limit: int) -> list[Due]
     return [Due(*row) for row in session.execute(query)]
 
 
-def claim(session: Session, delivery_id: int, notifier: str) -> Message | None:
-    """pending -> sending; None when someone else claimed it first."""
-    claimed = session.execute(update(Delivery)
-                              .where(Delivery.id == delivery_id, Delivery.status == "pending")
-                              .values(status="sending", attempts=Delivery.attempts + 1)).rowcount
+def claim(session: Session, delivery_id: int, owner: str, now: datetime) -> Message | None:
+    """pending -> sending, stamped with the claiming process; None when someone else has it.
+
+    ``SKIP LOCKED``: on PostgreSQL a row another process is claiming right now is passed
+    over at once instead of waited for; the status condition settles every other race.
+    """
+    free = (select(Delivery.id).where(Delivery.id == delivery_id, Delivery.status == "pending")
+            .with_for_update(skip_locked=True))
+    claimed = session.execute(update(Delivery).where(Delivery.id.in_(free.scalar_subquery()))
+                              .values(status="sending", attempts=Delivery.attempts + 1, claimed_by=owner,
+                                      claimed_at=now)
+                              .execution_options(synchronize_session=False)).rowcount
     return message(session, delivery_id) if claimed else None
 
 
@@ -47,9 +54,11 @@ def message(session: Session, delivery_id: int) -> Message:
     return Message(record=record, delivery_id=delivery_id, thread_ref=thread)
 
 
-def stuck(session: Session) -> list[tuple[int, str]]:
-    return [(i, n) for i, n in session.execute(select(Delivery.id, Delivery.notifier)
-                                               .where(Delivery.status == "sending").order_by(Delivery.id))]
+def stuck(session: Session, notifier: str, live: set[str]) -> list[int]:
+    """Rows of ``notifier`` left in ``sending`` by a process not in ``live``."""
+    query = select(Delivery.id, Delivery.claimed_by).where(Delivery.notifier == notifier,
+                                                           Delivery.status == "sending")
+    return [i for i, owner in session.execute(query.order_by(Delivery.id)) if owner is None or owner not in live]
 
 
 def release(session: Session, delivery_id: int, now: datetime) -> None:

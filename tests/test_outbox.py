@@ -146,9 +146,22 @@ def test_deliveries_left_sending_by_a_crash_are_sent_again_once(db):
         s.execute(Delivery.__table__.update().where(Delivery.alert_id == 1).values(status="sending", attempts=1))
     archive = Recorder("archive")
     outbox = _outbox(db, clock, archive)
-    assert outbox.deliver_due().sent == 1  # the stuck row is not touched without recovery
     assert outbox.recover() == 1
-    assert outbox.deliver_due().sent == 1
+    assert outbox.recover() == 0  # settled: back to pending, not counted twice
+    assert outbox.deliver_due().sent == 2
+    assert outbox.deliver_due().sent == 0
+    assert sorted(r["alert_id"] for r in archive.sent) == [1, 2]
+
+
+def test_a_drain_settles_what_a_dead_process_left_sending(db):
+    """A daemon need not restart to settle rows a dead one left: its next round does."""
+    clock = Clock()
+    _alerts(db, clock, ["archive"], count=2)
+    with db.begin() as s:
+        s.execute(Delivery.__table__.update().where(Delivery.alert_id == 1)
+                  .values(status="sending", attempts=1, claimed_by="dead:1:x"))
+    archive = Recorder("archive")
+    assert _outbox(db, clock, archive).deliver_due().sent == 2
     assert sorted(r["alert_id"] for r in archive.sent) == [1, 2]
 
 

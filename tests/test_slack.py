@@ -388,7 +388,7 @@ def test_crash_between_send_and_mark_is_recovered_from_history(slack, db):
     clock = _Clock()
     _deliveries(db, clock, 1)
     with db.begin() as s:  # the dead process claimed the row and posted, but never marked it sent
-        message = outbox_store.claim(s, 1, "ops")
+        message = outbox_store.claim(s, 1, "dead-process", clock())
     assert message is not None
     posted = make(slack).send(message)
     outbox = _outbox(db, clock, make(slack))  # a new process, with a fresh notifier

@@ -1,0 +1,119 @@
+"""The daemon's two loops: claim due feeds and poll them; send what the outbox holds.
+
+Polls are not one scheduler job per feed: the schedule lives in the database
+(``feeds.next_poll_at`` and leases, see pipeline.leases), so several daemons share
+the feeds without polling one twice, and a dead daemon's feeds are simply due for
+the others. The poll loop claims as many due feeds as it has free workers and wakes
+as soon as a worker frees up, so a cold start runs at full concurrency.
+
+Each notifier has its own sender thread (a slow channel delays no other). It wakes
+every second, and at once when a poll commits an alert: waiting for the next tick
+would add up to a second to every alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from pipeline.app import App
+from pipeline.config import FeedConfig
+from pipeline.models import Feed
+
+log = logging.getLogger("cfwatch.daemon")
+
+
+class PollLoop:
+    def __init__(self, app: App, on_alert: Callable[[], None], tick: float = 1.0) -> None:
+        self.app = app
+        self.on_alert = on_alert
+        self.tick = tick
+        self.size = app.config.fetch.concurrency
+        self.feeds = {f.name: f for f in app.feeds}
+        self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="poll")
+        self._busy = 0
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dispatch", daemon=True)
+
+    def start(self) -> PollLoop:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Claim nothing more; polls in flight go on (see ``wait``)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
+
+    def wait(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._guard:
+                free = self.size - self._busy
+            if free > 0 and self.feeds:
+                try:
+                    claimed = self.app.ingestor.claim_due(self.feeds, free)
+                except Exception:  # noqa: BLE001 (the database may be away: try again next tick)
+                    log.exception("claiming due feeds failed")
+                    claimed = []
+                for feed, row in claimed:
+                    with self._guard:
+                        self._busy += 1
+                    self.pool.submit(self._poll, feed, row)
+            self._wake.wait(self.tick)
+            self._wake.clear()
+
+    def _poll(self, feed: FeedConfig, row: Feed) -> None:
+        try:
+            report = self.app.ingestor.poll(feed, leased=row)
+            if report.alerts:
+                self.on_alert()
+        except Exception:  # a bug must not silently stop this worker
+            log.exception("poll of feed %s crashed", feed.name)
+        finally:
+            with self._guard:
+                self._busy -= 1
+            self._wake.set()
+
+
+class SendLoop:
+    """One thread per notifier draining its due deliveries."""
+
+    def __init__(self, app: App, tick: float = 1.0) -> None:
+        self.app = app
+        self.tick = tick
+        self._stop = threading.Event()
+        self._wakes = {name: threading.Event() for name in app.notifiers}
+        self._threads = [threading.Thread(target=self._run, args=(name,), name=f"send:{name}", daemon=True)
+                         for name in app.notifiers]
+
+    def start(self) -> SendLoop:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def wake(self) -> None:
+        for event in self._wakes.values():
+            event.set()
+
+    def stop(self, timeout: float) -> None:
+        self._stop.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _run(self, name: str) -> None:
+        wake = self._wakes[name]
+        while not self._stop.is_set():
+            try:
+                self.app.outbox.deliver_due(name)
+            except Exception:  # noqa: BLE001
+                log.exception("delivery round for %s crashed", name)
+            wake.wait(self.tick)
+            wake.clear()

@@ -1,0 +1,59 @@
+"""Feed leases: which process polls which feed now (I/O; work sharing between daemons).
+
+A feed is due when its ``next_poll_at`` has passed (or it was never polled) and no
+unexpired lease holds it. Claiming is one statement that takes a batch of due feeds
+and stamps them with this process's id and a lease end; on PostgreSQL the inner
+``SELECT ... FOR UPDATE SKIP LOCKED`` lets daemons claim side by side without
+waiting on each other or taking the same feed. The poll's own commit clears the
+lease and sets the next due time, in the same statement that stores its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.orm import Session
+
+from pipeline.models import Feed
+
+MAX_LEASE = timedelta(minutes=5)
+
+
+def lease_period(total_timeout: float) -> timedelta:
+    """Long enough for one poll (its fetch deadline plus processing), renewed by the heartbeat."""
+    return min(MAX_LEASE, timedelta(seconds=max(30.0, total_timeout + 15.0)))
+
+
+def claim(session: Session, owner: str, names: Sequence[str], now: datetime, lease: timedelta, *,
+          limit: int, force: bool = False) -> list[Feed]:
+    """Lease up to ``limit`` due feeds among ``names`` (any of them when ``force``), oldest due first."""
+    if not names or limit <= 0:
+        return []
+    free = or_(Feed.lease_until.is_(None), Feed.lease_until < now)
+    wanted = select(Feed.id).where(Feed.name.in_(list(names)), free)
+    if not force:
+        wanted = wanted.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
+    wanted = (wanted.order_by(Feed.next_poll_at.asc().nulls_first(), Feed.id).limit(limit)
+              .with_for_update(skip_locked=True))
+    rows = session.scalars(update(Feed).where(Feed.id.in_(wanted.scalar_subquery()))
+                           .values(lease_owner=owner, lease_until=now + lease)
+                           .returning(Feed).execution_options(synchronize_session=False))
+    return sorted(rows, key=lambda r: (r.next_poll_at is not None, r.next_poll_at or now, r.id))
+
+
+def release_values(owner: str) -> dict[str, object]:
+    """Column values that end ``owner``'s lease, and leave anyone else's alone."""
+    return {"lease_owner": case((Feed.lease_owner == owner, None), else_=Feed.lease_owner),
+            "lease_until": case((Feed.lease_owner == owner, None), else_=Feed.lease_until)}
+
+
+def holder(session: Session, name: str, now: datetime) -> str | None:
+    """Who holds a live lease on feed ``name``, if anyone."""
+    return session.scalar(select(Feed.lease_owner).where(Feed.name == name, Feed.lease_until >= now))
+
+
+def next_due(session: Session, names: Sequence[str]) -> datetime | None:
+    return session.scalar(select(Feed.next_poll_at).where(Feed.name.in_(list(names)))
+                          .order_by(Feed.next_poll_at.asc().nulls_first()).limit(1))
