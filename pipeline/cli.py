@@ -161,7 +161,7 @@ def _redact_url(url: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pipeline import cli_feeds, cli_incidents, cli_notify, cli_rules, cli_show
+    from pipeline import cli_feeds, cli_incidents, cli_notify, cli_rules, cli_serve, cli_show
 
     parser = argparse.ArgumentParser(prog="cfwatch", description="Alerts on ceasefire violations in news feeds.")
     parser.add_argument("--config", "-c", help="config file (default $CFWATCH_CONFIG or ./config.yaml)")
@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_notify.add_commands(sub)
     cli_incidents.add_commands(sub)
     cli_feeds.add_commands(sub)
+    cli_serve.add_commands(sub)
     return parser
 
 
