@@ -67,7 +67,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     except AlreadyRunning as exc:
         print(f"cfwatch: {exc}", file=sys.stderr)
         return EXIT_FAIL
-    app = App.build(config)
+    app = App.build(config, role="poll-once")
     try:
         report = run_once(app)
     finally:

@@ -92,6 +92,9 @@ def run_daemon(app: App, stop: threading.Event | None = None) -> int:
         with app.sessions.begin() as session:
             daemons.end_others(session, app.identity, app.clock())
     app.start_heartbeat()
+    # Load the gazetteer before claiming work: loaded lazily by the first poll instead,
+    # it would hold that poll's leases for seconds on a busy machine.
+    app.ruleset.gazetteer  # noqa: B018
     app.outbox.recover()
     senders = SendLoop(app).start()
     polls = PollLoop(app, on_alert=senders.wake).start()

@@ -64,8 +64,25 @@ def stopped(session: Session, me: Identity, now: datetime) -> None:
 
 
 def alive(session: Session, now: datetime) -> set[str]:
-    return set(session.scalars(select(Daemon.id).where(Daemon.stopped_at.is_(None),
-                                                       Daemon.heartbeat_at >= now - DEAD_AFTER)))
+    """Processes that heartbeat; one on this host whose pid has exited is dead at once.
+
+    The pid check lets a daemon restarted after a crash settle its predecessor's claims
+    without waiting out ``DEAD_AFTER``; a reused pid only means waiting, never a repeat.
+    """
+    rows = session.execute(select(Daemon.id, Daemon.host, Daemon.pid).where(
+        Daemon.stopped_at.is_(None), Daemon.heartbeat_at >= now - DEAD_AFTER))
+    here = socket.gethostname()[:150]
+    return {i for i, host, pid in rows if host != here or _running(pid)}
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, under another user
+        return True
+    return True
 
 
 def end_others(session: Session, me: Identity, now: datetime) -> int:

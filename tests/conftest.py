@@ -8,8 +8,11 @@ example skip where ``../shared`` is absent.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -74,6 +77,89 @@ def item(title: str, text: str, link: str, guid: str | None = None,
             "published": published or now() - timedelta(minutes=5)}
 
 
+# PostgreSQL for the tests that run on both stores: the CI machine's server, database
+# `test`. Each test gets a schema of its own, dropped afterwards.
+PG_URL = os.environ.get("CFWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_pg_state: dict[str, str | None] = {}
+
+
+def postgres_missing() -> str | None:
+    """Why PostgreSQL cannot be used here, or None when it answers."""
+    if "reason" not in _pg_state:
+        try:
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            url = make_url(PG_URL)
+            psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
+                            password=url.password, connect_timeout=3).close()
+            _pg_state["reason"] = None
+        except Exception as exc:  # noqa: BLE001 (any failure means: skip, and say why)
+            _pg_state["reason"] = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+    return _pg_state["reason"]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections use a fresh schema of database `test`."""
+    reason = postgres_missing()
+    if reason:
+        pytest.skip(f"no PostgreSQL at {PG_URL.split('@')[-1]} ({reason})")
+    from sqlalchemy import create_engine, text
+
+    schema = f"cfw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``@pytest.mark.backends`` runs a test once per store (SQLite, PostgreSQL)."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args or ("sqlite", "postgresql"))
+
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite unless CFWATCH_TEST_BACKEND=postgresql runs the whole suite on PostgreSQL."""
+    return os.environ.get("CFWATCH_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("sqlite_only")
+    if marker is not None and os.environ.get("CFWATCH_TEST_BACKEND", "sqlite") != "sqlite":
+        pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'reads the SQLite file'}")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """The store under test: a SQLite file in tmp_path, or a PostgreSQL schema."""
+    if backend == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'cfwatch.db'}"
+
+
+@pytest.fixture
+def sessions(database_url: str):
+    """A migrated store and its session factory."""
+    from sqlalchemy.orm import sessionmaker
+
+    from pipeline.db import make_engine, migrate
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()
@@ -82,12 +168,12 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def write_config(tmp_path: Path):
+def write_config(tmp_path: Path, database_url: str):
     """Write a config.yaml in tmp_path from a dict; returns its path."""
 
     def write(feeds: list[dict[str, Any]], **extra: Any) -> Path:
         doc: dict[str, Any] = {
-            "database": "sqlite:///cfwatch.db",
+            "database": database_url,
             "feeds": feeds,
             "rules": {"packs": ["ceasefire"]},
             "notifiers": [{"name": "archive", "type": "jsonl", "path": "alerts.jsonl"}],
@@ -100,6 +186,35 @@ def write_config(tmp_path: Path):
         return path
 
     return write
+
+
+@contextmanager
+def open_store(tmp_path: Path) -> Iterator[Any]:
+    """A connection to the store the config in tmp_path names (SQLite or PostgreSQL), for asserts."""
+    from sqlalchemy import create_engine
+
+    from pipeline.db import resolve_url
+
+    url = yaml.safe_load((tmp_path / "config.yaml").read_text(encoding="utf-8"))["database"]
+    engine = create_engine(resolve_url(url, tmp_path))
+    try:
+        with engine.connect() as connection:
+            yield _Raw(connection)
+    finally:
+        engine.dispose()
+
+
+class _Raw:
+    """``execute(sql)`` with plain SQL text, like sqlite3's."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+
+    def execute(self, sql: str) -> Any:
+        from sqlalchemy import text
+
+        return self.connection.execute(text(sql))
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -118,4 +233,4 @@ def shared_example() -> tuple[str, str]:
     return title.strip() + ".", rest
 
 
-__all__ = ["rss", "item", "read_jsonl", "now", "shared_example"]
+__all__ = ["rss", "item", "read_jsonl", "now", "open_store", "shared_example"]

@@ -31,6 +31,7 @@ class Route:
 class Request:
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived, for schedule checks
 
 
 class FeedServer:

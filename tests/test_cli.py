@@ -93,6 +93,7 @@ def test_rules_test_jsonl_one_result_per_line_and_reports_bad_lines(tmp_path):
     assert "texts/s" in done.stderr
 
 
+@pytest.mark.sqlite_only("one daemon per SQLite file; on PostgreSQL several share it (test_multi_daemon.py)")
 def test_run_daemon_alerts_and_stops_cleanly_on_sigterm(feed_server, write_config, tmp_path):
     url = feed_server.set("/d.xml", rss([item(BORDER_TITLE, BORDER_TEXT, "https://news.example/d")]))
     config = write_config([{"name": "news", "url": url, "every": "2s"}])

@@ -13,7 +13,6 @@ import inspect
 import logging
 import random
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import BORDER_TEXT, BORDER_TITLE, item, read_jsonl, rss
+from conftest import BORDER_TEXT, BORDER_TITLE, item, read_jsonl, rss, open_store
 from notifiers import REGISTRY, Message, NotifierContext, PermanentError, RetryableError, Sent, render
 from notifiers.email import EmailConfig, EmailNotifier
 from pipeline.app import App
@@ -409,7 +408,7 @@ def email_entry(server: SmtpServer, **extra: Any) -> dict[str, Any]:
 
 
 def deliveries(tmp_path: Path) -> list[tuple[str, str, str | None]]:
-    with sqlite3.connect(tmp_path / "cfwatch.db") as db:
+    with open_store(tmp_path) as db:
         return db.execute("select notifier, status, last_error from deliveries where notifier = 'desk'").fetchall()
 
 

@@ -5,12 +5,11 @@ tests/test_slack.py and tests/test_email.py; the cases the fault table names car
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 
 import pytest
 
-from conftest import BORDER_TEXT, BORDER_TITLE, item, read_jsonl, rss
+from conftest import BORDER_TEXT, BORDER_TITLE, item, read_jsonl, rss, open_store
 from pipeline.app import App
 from pipeline.cli import main
 from pipeline.config import load_config
@@ -68,7 +67,7 @@ def test_5xx_is_retried_then_dead_with_its_reason_and_an_operator_alert(receiver
     config = _config(write_config, feed_server, {"name": "hook", "type": "webhook", "url": receiver.url})
     assert main(["--config", str(config), "poll", "--once"]) == 0
     assert len(receiver.posts) == 2  # tried, retried, then given up
-    with sqlite3.connect(tmp_path / "cfwatch.db") as db:
+    with open_store(tmp_path) as db:
         assert db.execute("select status, last_error from deliveries where notifier = 'hook'").fetchall() == [
             ("failed", "webhook hook: HTTP 503")]
     assert _report_failures(config) == 0  # poll --once already told the operator, once
@@ -86,7 +85,7 @@ def test_smtp_451_is_retried_and_delivered_once(feed_server, write_config, tmp_p
         config = _config(write_config, feed_server, target)
         assert main(["--config", str(config), "poll", "--once"]) == 0
         assert len(server.received) == 1
-        with sqlite3.connect(tmp_path / "cfwatch.db") as db:
+        with open_store(tmp_path) as db:
             assert db.execute("select status, attempts from deliveries").fetchall() == [("sent", 2)]
     finally:
         server.close()
@@ -103,7 +102,7 @@ def test_smtp_550_or_refused_ends_dead_and_the_operator_hears(feed_server, write
                   "from": "alerts@example.org", "to": ["desk@example.org"], "timeout": 2}
         config = _config(write_config, feed_server, target)
         assert main(["--config", str(config), "poll", "--once"]) == 0
-        with sqlite3.connect(tmp_path / "cfwatch.db") as db:
+        with open_store(tmp_path) as db:
             (status, attempts, error), = db.execute(
                 "select status, attempts, last_error from deliveries where notifier = 'desk'").fetchall()
         assert status == "failed" and (fault in error)

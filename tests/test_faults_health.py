@@ -3,13 +3,12 @@ recovery message through the outbox; 410 disables a feed; 301 moves it."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import BORDER_TEXT, BORDER_TITLE, DISTINCT_REPORTS, item, read_jsonl, rss
+from conftest import BORDER_TEXT, BORDER_TITLE, DISTINCT_REPORTS, item, read_jsonl, rss, open_store
 from notifiers import render
 from pipeline import feedhealth
 from pipeline.cli import main
@@ -84,7 +83,7 @@ def test_a_permanent_redirect_moves_the_stored_url(feed_server, write_config, tm
     _poll(config)
     _poll(config)
     assert len(feed_server.hits("/old.xml")) == 1 and len(feed_server.hits("/new.xml")) == 2
-    with sqlite3.connect(tmp_path / "cfwatch.db") as db:
+    with open_store(tmp_path) as db:
         assert db.execute("select moved_url from feeds").fetchone()[0] == new
     assert main(["--config", str(config), "feeds"]) == 0
     assert "moved to " + new in capsys.readouterr().out

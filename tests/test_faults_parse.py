@@ -7,12 +7,13 @@ they measure parsing alone; an XXE listener on 127.0.0.1 must see no request.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import open_store
 
 import hostile_docs
 import hostileserver as hs
@@ -65,7 +66,7 @@ def test_a_bomb_is_recorded_on_its_feed_and_the_other_feeds_go_on(feed_server, w
     feeds.append({"name": "good", "url": feed_server.set("/good.xml", docs["truncated"])})
     config = write_config(feeds)
     assert main(["--config", str(config), "poll", "--once"]) == 0
-    with sqlite3.connect(tmp_path / "cfwatch.db") as db:
+    with open_store(tmp_path) as db:
         errors = dict(db.execute("select name, last_error from feeds").fetchall())
         titles = [t for (t,) in db.execute("select title from articles")]
     assert "entity" in errors["billion_laughs"] and "refused" in errors["quadratic"]
