@@ -7,9 +7,12 @@ kills it with SIGKILL at random points, restarting it each time, ``--kills`` tim
 a last run (stopped with SIGTERM) finishes delivery. Then it counts, by delivery id
 at the receiver: lost (never arrived), repeats of the one delivery in flight at a
 kill (expected: a webhook cannot be asked whether it got a message), and true
-duplicates (anything else), plus ``PRAGMA integrity_check``.
+duplicates (anything else), plus ``PRAGMA integrity_check`` on SQLite.
 
     python -m bench.killtest --kills 100 --alerts 1000 --seeds 3
+    python -m bench.killtest --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+With ``--postgres`` each seed runs on a fresh schema of that database (dropped after).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -87,9 +91,9 @@ def reports(count: int, rng: random.Random) -> list[dict[str, object]]:
     return out
 
 
-def write_config(work: Path, feed_urls: list[str], hook_url: str) -> Path:
+def write_config(work: Path, feed_urls: list[str], hook_url: str, database: str) -> Path:
     doc = {
-        "database": "sqlite:///cfwatch.db",
+        "database": database,
         "feeds": [{"name": f"f{i}", "url": url, "every": "2s", "backfill": "all"} for i, url in enumerate(feed_urls)],
         "rules": {"packs": ["ceasefire"]},
         "notifiers": [{"name": "hook", "type": "webhook", "url": hook_url, "timeout": 10}],
@@ -117,24 +121,29 @@ def _wait_started(log: Path, proc: subprocess.Popen[bytes], timeout: float = 120
     raise RuntimeError(f"daemon did not start (see {log})")
 
 
-def _sending(db: Path) -> list[int]:
-    if not db.exists():
+def _rows(db: str, sql: str) -> list[tuple]:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def _sending(db: str) -> list[int]:
+    try:
+        return [i for (i,) in _rows(db, "select id from deliveries where status = 'sending'")]
+    except SQLAlchemyError:  # killed before the schema existed
         return []
-    with sqlite3.connect(db, timeout=30) as conn:
-        try:
-            return [i for (i,) in conn.execute("select id from deliveries where status = 'sending'")]
-        except sqlite3.OperationalError:  # killed before the schema existed
-            return []
 
 
-def _settled(db: Path, feeds: int) -> bool:
-    with sqlite3.connect(db, timeout=30) as conn:
-        polled = conn.execute("select count(*) from feeds where last_success_at is not null").fetchone()[0]
-        open_ = conn.execute("select count(*) from deliveries where status in ('pending', 'sending')").fetchone()[0]
+def _settled(db: str, feeds: int) -> bool:
+    polled = _rows(db, "select count(*) from feeds where last_success_at is not null")[0][0]
+    open_ = _rows(db, "select count(*) from deliveries where status in ('pending', 'sending')")[0][0]
     return polled == feeds and open_ == 0
 
 
-def _finish(config: Path, work: Path, db: Path, feeds: int, run: int) -> float:
+def _finish(config: Path, work: Path, db: str, feeds: int, run: int) -> float:
     """A last run until every feed was read and every delivery sent; SIGTERM; seconds to stop."""
     proc = _spawn(config, work, run)
     deadline = time.monotonic() + 600
@@ -150,8 +159,12 @@ def _finish(config: Path, work: Path, db: Path, feeds: int, run: int) -> float:
     return time.monotonic() - started
 
 
-def experiment(*, kills: int, alerts: int, seed: int, feeds: int = 20, work: Path | None = None) -> Result:
+def experiment(*, kills: int, alerts: int, seed: int, feeds: int = 20, work: Path | None = None,
+               postgres: str | None = None) -> Result:
     rng = random.Random(seed)
+    schema = f"cfw_kill_{seed}_{os.getpid()}"
+    if postgres:
+        _execute(postgres, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
     work = work or Path(tempfile.mkdtemp(prefix=f"killtest-{seed}-"))
     server, hook = FeedServer(), SlowReceiver(delay=max(0.002, kills * 0.8 / max(alerts, 1)))
     for httpd in (server.httpd, hook.httpd):  # a killed daemon resets its connections: expected, not news
@@ -160,7 +173,8 @@ def experiment(*, kills: int, alerts: int, seed: int, feeds: int = 20, work: Pat
     try:
         items = reports(alerts, rng)
         urls = [server.set(f"/f{i}.xml", rss(items[i::feeds])) for i in range(feeds)]
-        config, db = write_config(work, urls, hook.url), work / "cfwatch.db"
+        db = f"{postgres}?options=-csearch_path%3D{schema}" if postgres else f"sqlite:///{work / 'cfwatch.db'}"
+        config = write_config(work, urls, hook.url, db)
         inflight: Counter[int] = Counter()
         for run in range(kills):
             proc = _spawn(config, work, run)
@@ -177,15 +191,26 @@ def experiment(*, kills: int, alerts: int, seed: int, feeds: int = 20, work: Pat
     finally:
         server.close()
         hook.close()
+        if postgres:
+            _execute(postgres, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def _tally(seed: int, kills: int, db: Path, hook: Receiver, inflight: Counter[int], stop_s: float,
+def _execute(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in sql.split(";"):
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _tally(seed: int, kills: int, db: str, hook: Receiver, inflight: Counter[int], stop_s: float,
            seconds: float) -> Result:
     received = Counter(int(h["x-cfwatch-delivery"]) for h, _ in hook.posts)
-    with sqlite3.connect(db) as conn:
-        ids = [i for (i,) in conn.execute("select id from deliveries")]
-        alert_count = conn.execute("select count(*) from alerts where event != 'operator'").fetchone()[0]
-        integrity = conn.execute("pragma integrity_check").fetchone()[0]
+    ids = [i for (i,) in _rows(db, "select id from deliveries")]
+    alert_count = _rows(db, "select count(*) from alerts where event != 'operator'")[0][0]
+    integrity = _rows(db, "pragma integrity_check")[0][0] if db.startswith("sqlite") else "n/a (PostgreSQL)"
     lost = sum(1 for i in ids if received[i] == 0)
     extra = {i: n - 1 for i, n in received.items() if n > 1}
     expected = sum(min(n, inflight[i]) for i, n in extra.items())
@@ -201,20 +226,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="one JSON line per seed")
+    parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL (a fresh schema per seed)")
     args = parser.parse_args(argv)
     results = []
     for seed in range(1, args.seeds + 1):
-        result = experiment(kills=args.kills, alerts=args.alerts, seed=seed, feeds=args.feeds)
+        result = experiment(kills=args.kills, alerts=args.alerts, seed=seed, feeds=args.feeds, postgres=args.postgres)
         results.append(result)
         print(json.dumps(asdict(result)) if args.json else
               f"seed {result.seed}: kills {result.kills}, alerts {result.alerts}, deliveries {result.deliveries}, "
               f"lost {result.lost}, in-flight repeats {result.inflight_repeats}, duplicates {result.duplicates}, "
               f"integrity {result.integrity}, SIGTERM stop {result.final_stop_s}s, {result.seconds}s", flush=True)
-    bad = any(r.lost or r.duplicates or r.integrity != "ok" for r in results)
+    intact = {"ok", "n/a (PostgreSQL)"}
+    bad = any(r.lost or r.duplicates or r.integrity not in intact for r in results)
     print(f"total: kills {sum(r.kills for r in results)}, alerts {sum(r.alerts for r in results)}, "
           f"lost {sum(r.lost for r in results)}, in-flight repeats {sum(r.inflight_repeats for r in results)}, "
           f"duplicates {sum(r.duplicates for r in results)}, "
-          f"integrity {'ok' if all(r.integrity == 'ok' for r in results) else 'FAILED'}")
+          f"integrity {'ok' if all(r.integrity in intact for r in results) else 'FAILED'}")
     return 1 if bad else 0
 
 

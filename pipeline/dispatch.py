@@ -3,8 +3,8 @@
 Polls are not one scheduler job per feed: the schedule lives in the database
 (``feeds.next_poll_at`` and leases, see pipeline.leases), so several daemons share
 the feeds without polling one twice, and a dead daemon's feeds are simply due for
-the others. The poll loop claims as many due feeds as it has free workers and wakes
-as soon as a worker frees up, so a cold start runs at full concurrency.
+the others. The poll loop claims due feeds for its workers a round ahead and wakes as
+soon as a worker frees up, so a cold start runs at full concurrency.
 
 Each notifier has its own sender thread (a slow channel delays no other). It wakes
 every second, and at once when a poll commits an alert: waiting for the next tick
@@ -54,8 +54,10 @@ class PollLoop:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # Claim a round ahead: up to twice the workers in flight, topped up once a
+            # round has drained, so a claim (one statement) serves several polls.
             with self._guard:
-                free = self.size - self._busy
+                free = 2 * self.size - self._busy if self._busy <= self.size else 0
             if free > 0 and self.feeds:
                 try:
                     claimed = self.app.ingestor.claim_due(self.feeds, free)

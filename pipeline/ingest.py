@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,6 +64,7 @@ class _FeedState:
     first_poll: bool
     url: str  # what to fetch: the config URL, or where a 301/308 moved it
     gone: bool  # 410 Gone for the URL the config names now
+    alert_state: str | None  # the feed's open operator alert, if any
 
 
 class Ingestor:
@@ -72,6 +73,7 @@ class Ingestor:
         self.config = config
         self.owner = owner  # this process's id on feed leases (pipeline.daemons)
         self.lease = leases.lease_period(config.fetch.total_timeout)
+        self._strays: list[str] | None = None
         self.sessions = sessions
         self.ruleset = ruleset
         self.fetcher = fetcher
@@ -85,9 +87,20 @@ class Ingestor:
 
     def claim_due(self, feeds: dict[str, FeedConfig], limit: int) -> list[tuple[FeedConfig, Feed]]:
         """Lease up to ``limit`` due feeds for this process (the daemon's dispatcher)."""
+        if self._strays is None:  # feed rows the config no longer names: never claimed
+            with self.sessions.begin() as session:
+                self._strays = sorted(set(session.scalars(select(Feed.name))) - set(feeds))
         with self.sessions.begin() as session:
-            rows = leases.claim(session, self.owner, list(feeds), self.clock(), self.lease, limit=limit)
-        return [(feeds[row.name], row) for row in rows]
+            rows = leases.claim(session, self.owner, None, self.clock(), self.lease, limit=limit,
+                                skip=self._strays)
+        claimed = [(feeds[row.name], row) for row in rows if row.name in feeds]
+        if len(claimed) < len(rows):  # another daemon runs a config that adds feeds: leave them
+            with self.sessions.begin() as session:
+                for row in rows:
+                    if row.name not in feeds:
+                        session.execute(update(Feed).where(Feed.id == row.id)
+                                        .values(**leases.release_values(self.owner)))
+        return claimed
 
     def poll(self, feed: FeedConfig, *, force: bool = False, leased: Feed | None = None) -> PollReport:
         """Poll one feed; never raises for the feed's own faults (they are stored on it).
@@ -190,7 +203,8 @@ class Ingestor:
     def _state_of(feed: FeedConfig, row: Feed) -> _FeedState:
         url = row.moved_url if row.moved_url and row.moved_from == feed.url else feed.url
         return _FeedState(row.id, row.etag, row.last_modified, row.body_hash, row.next_poll_at,
-                          row.error_count, row.last_success_at is None, url, row.gone_url == feed.url)
+                          row.error_count, row.last_success_at is None, url, row.gone_url == feed.url,
+                          row.alert_state)
 
     def _release(self, feed: FeedConfig, state: _FeedState, now: datetime | None) -> None:
         """End the lease of a poll that fetched nothing; ``now`` also pushes the next due time."""
@@ -221,7 +235,10 @@ class Ingestor:
                           body_hash=digest, last_polled_at=now, last_success_at=now, last_status=result.status,
                           error_count=0, new_items=new, next_poll_at=self._next(feed, now, 0, None),
                           **leases.release_values(self.owner), **fresh)
-        self._check_health(session, feed, state.id, now)
+        # A success can only clear an open alert or find the feed silent; with neither
+        # possible, skip reading the row back (most polls of a healthy feed).
+        if state.alert_state is not None or feed.expect_every is not None:
+            self._check_health(session, feed, state.id, now)
 
     def _failed(self, feed: FeedConfig, state: _FeedState, error: str, status: int | None,
                 retry_after: float | None, now: datetime) -> PollReport:

@@ -26,13 +26,22 @@ def lease_period(total_timeout: float) -> timedelta:
     return min(MAX_LEASE, timedelta(seconds=max(30.0, total_timeout + 15.0)))
 
 
-def claim(session: Session, owner: str, names: Sequence[str], now: datetime, lease: timedelta, *,
-          limit: int, force: bool = False) -> list[Feed]:
-    """Lease up to ``limit`` due feeds among ``names`` (any of them when ``force``), oldest due first."""
-    if not names or limit <= 0:
+def claim(session: Session, owner: str, names: Sequence[str] | None, now: datetime, lease: timedelta, *,
+          limit: int, force: bool = False, skip: Sequence[str] = ()) -> list[Feed]:
+    """Lease up to ``limit`` due feeds, oldest due first (any of them when ``force``).
+
+    ``names`` limits the claim to those feeds; ``None`` means every feed row except
+    ``skip`` (rows of feeds no longer configured): the daemon's form, which spares
+    the database a list of a thousand names per claim.
+    """
+    if (names is not None and not names) or limit <= 0:
         return []
     free = or_(Feed.lease_until.is_(None), Feed.lease_until < now)
-    wanted = select(Feed.id).where(Feed.name.in_(list(names)), free)
+    wanted = select(Feed.id).where(free)
+    if names is not None:
+        wanted = wanted.where(Feed.name.in_(list(names)))
+    if skip:
+        wanted = wanted.where(Feed.name.not_in(list(skip)))
     if not force:
         wanted = wanted.where(or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now))
     wanted = (wanted.order_by(Feed.next_poll_at.asc().nulls_first(), Feed.id).limit(limit)

@@ -67,6 +67,11 @@ def test_poll_once_twice_writes_one_alert_then_nothing(feed_server, write_config
     assert main(["--config", str(config), "alerts", "list", "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(listed) == 1 and listed[0]["title"] == BORDER_TITLE
+    assert main(["--config", str(config), "status"]) == 0
+    status = capsys.readouterr().out
+    runs = [line.split() for line in status.splitlines() if " poll-once " in line]
+    assert [(r[1], r[2], r[4], r[5]) for r in runs] == [("poll-once", "stopped", "0", "0")] * 2, status
+    assert "lag: no feed is past due" in status
 
 
 def test_rules_test_explains_which_words_fired(tmp_path):

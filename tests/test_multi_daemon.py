@@ -125,6 +125,8 @@ def test_three_daemons_one_killed_alert_every_report_exactly_once(postgres_url, 
         killed_at = time.monotonic()
         daemons[0].wait(10)
         _publish(feed_server, range(15, 30))
+        status = subprocess.run([sys.executable, "-m", "pipeline.cli", "--config", str(config), "status"],
+                                capture_output=True, text=True, timeout=60)
         _wait(lambda: len(slack.messages) >= 30 and len(smtp.received) >= 30, 90)
         # Run past a whole lease period after the kill, so the dead daemon's feeds must
         # have been taken over, and leave time for any duplicate to show up.
@@ -161,6 +163,9 @@ def test_three_daemons_one_killed_alert_every_report_exactly_once(postgres_url, 
     assert states == {"sent": 60}, states  # nothing pending, sending or failed
     assert incidents == 30
     assert tuple(fleet) == (3, 2)  # the killed daemon never recorded a stop
+    fleet_lines = [line for line in status.stdout.splitlines() if " run " in line]
+    assert sorted(line.split()[2] for line in fleet_lines) == ["dead", "running", "running"], status.stdout
+    assert "lag:" in status.stdout
 
     # On schedule: every feed polled every EVERY seconds (jittered 10%), a gap as long
     # as one lease period (30 s) allowed only for feeds the killed daemon was polling;
