@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,8 @@ from pipeline.incidents import Alerted, IncidentState, casualties_summary
 from pipeline.models import Article, ArticleSource, Incident, MatchRow, Story
 
 
-def to_state(row: Incident) -> IncidentState:
+def to_state(row: Any) -> IncidentState:
+    """The state of an Incident row (an ORM object or a Core row with the same columns)."""
     alerted = None
     if row.alerted:
         a = row.alerted
@@ -49,11 +51,58 @@ def save(session: Session, state: IncidentState, row: Incident | None, *, first_
     return row
 
 
-def candidates(session: Session, when: datetime, window: timedelta, limit: int = 500) -> list[Incident]:
-    """Incidents whose event time is within ``window`` of ``when`` (an index range scan)."""
-    query = (select(Incident).where(Incident.last_event >= when - window, Incident.first_event <= when + window)
-             .order_by(Incident.last_event.desc()).limit(limit))
-    return list(session.scalars(query))
+class StateCache:
+    """Decoded states of recent incidents, keyed by (id, last_update), least recently used out.
+
+    Matching a story compares it with every incident of the time window; decoding each
+    one's JSON columns for every new article was most of the per-article cost. A row
+    changed by any process gets a new ``last_update`` (its key changes); a save in this
+    process drops the entry too, since two saves in one poll share one timestamp.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._states: OrderedDict[int, tuple[datetime, IncidentState]] = OrderedDict()
+
+    def get(self, incident_id: int, last_update: datetime) -> IncidentState | None:
+        hit = self._states.get(incident_id)
+        if hit is None or hit[0] != last_update:
+            return None
+        self._states.move_to_end(incident_id)
+        return hit[1]
+
+    def put(self, state: IncidentState, last_update: datetime) -> None:
+        assert state.id is not None
+        self._states[state.id] = (last_update, state)
+        self._states.move_to_end(state.id)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def drop(self, incident_id: int) -> None:
+        self._states.pop(incident_id, None)
+
+
+_STATE_COLUMNS = [c for c in Incident.__table__.c if c.name not in ("key", "first_article_id")]
+
+
+def candidates(session: Session, when: datetime, window: timedelta, cache: StateCache,
+               limit: int = 500) -> list[IncidentState]:
+    """States of incidents whose event time is within ``window`` of ``when``, newest first.
+
+    An index range scan for ids and versions, then one query for the states the cache
+    does not hold.
+    """
+    rows = session.execute(select(Incident.id, Incident.last_update)
+                           .where(Incident.last_event >= when - window, Incident.first_event <= when + window)
+                           .order_by(Incident.last_event.desc()).limit(limit)).all()
+    states = {i: cache.get(i, updated) for i, updated in rows}
+    missing = [i for i, state in states.items() if state is None]
+    if missing:
+        for row in session.execute(select(*_STATE_COLUMNS).where(Incident.id.in_(missing))):
+            state = to_state(row)
+            cache.put(state, row.last_update)
+            states[row.id] = state
+    return [states[i] for i, _ in rows if states[i] is not None]  # type: ignore[misc]
 
 
 def pending_updates(session: Session) -> list[Incident]:

@@ -24,12 +24,13 @@ from pipeline.eventtime import event_time
 from pipeline.incidents import (IncidentState, Reason, Settings, StoryFacts, absorb, alerted_now, decide,
                                 facts_sets, open_incident, same_event)
 from pipeline.logfmt import log_event
-from pipeline.models import Article, Feed, Incident, Story
+from pipeline.models import Article, Feed, Incident
 from pipeline.records import alert_record
 from pipeline.stories import signature
 
 log = logging.getLogger("cfwatch.incidents")
 STORY_WINDOW = timedelta(days=3)  # wire copies and rewrites appear within hours; a margin
+_FACT_KEYS = ("places", "countries", "actors", "casualties", "treaties", "claims", "agreements")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Processor:
         inc = config.incidents
         self.window = inc.window
         self.settings = Settings(update_interval=inc.update_interval, repeat_after=inc.repeat_after)
+        self.states = incident_store.StateCache()
 
     def process(self, session: Session, source: Source, articles: Sequence[ParsedArticle],
                 results: dict[int, dict[str, Any]], now: datetime, classify: Any) -> Outcome:
@@ -71,56 +73,48 @@ class Processor:
                 outcome.duplicates += store.add_source(session, existing, source.feed_id, article, now)
                 continue
             result = results.get(id(article)) or classify(article).to_record()
-            row = self._store(session, source, article, result, now)
-            known.update((k, row.id) for k in article.keys)
+            decision = decide_article(result["categories"], article.published, first_poll=source.first_poll,
+                                      backfill=source.backfill, now=now)
+            skip = None if decision.alert or decision.reason == "no_match" else decision.reason
+            matched = skip is None and bool(result["categories"])
+            # The story first, so the article row is written once, with its story.
+            story = self._story(session, article, now) if matched else None
+            facts = {k: result.get(k) for k in _FACT_KEYS if result.get(k)} if result["categories"] else None
+            article_id = store.insert_article(session, source.feed_id, article, now, skip,
+                                              story_id=story.id if story else None, facts=facts)
+            store.insert_matches(session, article_id, result["matches"])
+            known.update((k, article_id) for k in article.keys)
             outcome.new += 1
-            if row.skip_reason is None and result["categories"]:
-                self._incident(session, source, article, row, result, now, active, outcome)
+            if story is not None:
+                self._incident(session, source, article, article_id, story, result, now, active, outcome)
         return outcome
 
-    def _store(self, session: Session, source: Source, article: ParsedArticle, result: dict[str, Any],
-               now: datetime) -> Article:
-        decision = decide_article(result["categories"], article.published, first_poll=source.first_poll,
-                                  backfill=source.backfill, now=now)
-        skip = None if decision.alert or decision.reason == "no_match" else decision.reason
-        row = store.insert_article(session, source.feed_id, article, now, skip)
-        store.add_source(session, row.id, source.feed_id, article, now)
-        store.insert_matches(session, row.id, result["matches"])
-        if result["categories"]:
-            row.facts = {k: result.get(k) for k in ("places", "countries", "actors", "casualties", "treaties",
-                                                    "claims", "agreements") if result.get(k)}
-        return row
-
-    def _incident(self, session: Session, source: Source, article: ParsedArticle, row: Article,
-                  result: dict[str, Any], now: datetime, active: list[silences.SilenceRule],
-                  outcome: Outcome) -> None:
-        story = self._story(session, row, now)
+    def _incident(self, session: Session, source: Source, article: ParsedArticle, article_id: int,
+                  story: story_store.StoryRef, result: dict[str, Any], now: datetime,
+                  active: list[silences.SilenceRule], outcome: Outcome) -> None:
         facts = _facts(story.id, article, result, now)
-        incident_row = session.get(Incident, story.incident_id) if story.incident_id else \
-            self._match(session, facts)
+        incident_id = story.incident_id or self._match(session, facts)
+        incident_row = session.get(Incident, incident_id) if incident_id else None
         state = absorb(incident_store.to_state(incident_row), facts) if incident_row else open_incident(facts)
-        incident_row = incident_store.save(session, state, incident_row, first_article_id=row.id, now=now)
-        story.incident_id = incident_row.id
-        session.flush()
-        state = self._notify(session, source, incident_row, state, now, active, outcome)
-        incident_store.save(session, state, incident_row, first_article_id=row.id, now=now)
+        incident_row = incident_store.save(session, state, incident_row, first_article_id=article_id, now=now)
+        if story.incident_id != incident_row.id:
+            story_store.assign(session, story.id, incident_row.id)
+        after = self._notify(session, source, incident_row, state, now, active, outcome)
+        if after != state:
+            incident_store.save(session, after, incident_row, first_article_id=article_id, now=now)
+        self.states.drop(incident_row.id)
 
-    def _story(self, session: Session, row: Article, now: datetime) -> Story:
-        sig = signature(row.title, row.text)
+    def _story(self, session: Session, article: ParsedArticle, now: datetime) -> story_store.StoryRef:
+        sig = signature(article.title, article.text)
         if sig is None:  # no words to compare (a title of digits and symbols): a story of its own
-            story = Story(signature=b"", created_at=now)
-            session.add(story)
-            session.flush()
-        else:
-            found = story_store.find_story(session, sig, now - STORY_WINDOW)
-            story = session.get(Story, found) if found else story_store.create_story(session, sig, now)
-        row.story_id = story.id
-        return story
+            return story_store.create_story(session, None, now)
+        return story_store.find_story(session, sig, now - STORY_WINDOW) or story_store.create_story(session, sig, now)
 
-    def _match(self, session: Session, facts: StoryFacts) -> Incident | None:
-        for candidate in incident_store.candidates(session, facts.event_time, self.window):
-            if same_event(incident_store.to_state(candidate), facts, self.window):
-                return candidate
+    def _match(self, session: Session, facts: StoryFacts) -> int | None:
+        """The id of the incident this story reports, if any."""
+        for candidate in incident_store.candidates(session, facts.event_time, self.window, self.states):
+            if same_event(candidate, facts, self.window):
+                return candidate.id
         return None
 
     def _notify(self, session: Session, source: Source, row: Incident, state: IncidentState, now: datetime,
@@ -168,6 +162,7 @@ class Processor:
             state = self._notify(session, self._first_source(session, row), row, state, now, active, outcome,
                                  force=force)
             incident_store.save(session, state, row, first_article_id=row.first_article_id, now=row.last_update)
+            self.states.drop(row.id)
             sent += outcome.alerts
         return sent
 

@@ -53,32 +53,45 @@ def known_keys(session: Session, keys: Iterable[str]) -> dict[str, int]:
     return found
 
 
+# New articles go in through Core statements built once, not ORM objects: an ORM insert
+# with a flush per article, its keys, source and matches cost several times the rest of
+# the work, and building a statement per row costs as much as running it.
+_INSERT_ARTICLE = Article.__table__.insert().returning(Article.__table__.c.id)
+_INSERT_KEY = ArticleKey.__table__.insert()
+_INSERT_SOURCE = ArticleSource.__table__.insert()
+_INSERT_MATCH = MatchRow.__table__.insert()
+
 def insert_article(session: Session, feed_id: int, article: ParsedArticle, now: datetime,
-                   skip_reason: str | None) -> Article:
-    row = Article(feed_id=feed_id, guid=article.guid, url=article.url, title=article.title, text=article.text,
-                  outlet=article.outlet, fingerprint=article.fingerprint, published_at=article.published,
-                  fetched_at=now, skip_reason=skip_reason)
-    session.add(row)
-    session.flush()
-    session.add_all(ArticleKey(key=key, article_id=row.id) for key in article.keys)
-    return row
+                   skip_reason: str | None, *, story_id: int | None = None,
+                   facts: dict[str, Any] | None = None) -> int:
+    """The article row, its identity keys and its first source; returns its id."""
+    article_id = int(session.execute(_INSERT_ARTICLE, {
+        "feed_id": feed_id, "guid": article.guid, "url": article.url, "title": article.title, "text": article.text,
+        "outlet": article.outlet, "fingerprint": article.fingerprint, "published_at": article.published,
+        "fetched_at": now, "skip_reason": skip_reason, "story_id": story_id, "facts": facts}).scalar_one())
+    session.execute(_INSERT_KEY, [{"key": key, "article_id": article_id} for key in article.keys])
+    session.execute(_INSERT_SOURCE, {"article_id": article_id, "feed_id": feed_id, "outlet": article.outlet,
+                                     "url": article.url or "", "title": article.title, "seen_at": now})
+    return article_id
 
 
 def add_source(session: Session, article_id: int, feed_id: int, article: ParsedArticle, now: datetime) -> bool:
-    """Record that an article was also seen here; False when this exact source is known."""
+    """Record that a stored article was also seen here; False when this exact source is known."""
     url = article.url or ""
     exists = session.scalar(select(ArticleSource.id).where(
         ArticleSource.article_id == article_id, ArticleSource.feed_id == feed_id, ArticleSource.url == url))
     if exists is not None:
         return False
-    session.add(ArticleSource(article_id=article_id, feed_id=feed_id, outlet=article.outlet, url=url,
-                              title=article.title, seen_at=now))
+    session.execute(_INSERT_SOURCE, {"article_id": article_id, "feed_id": feed_id, "outlet": article.outlet,
+                                     "url": url, "title": article.title, "seen_at": now})
     return True
 
 
 def insert_matches(session: Session, article_id: int, matches: Sequence[dict[str, Any]]) -> None:
-    session.add_all(MatchRow(article_id=article_id, rule=m["rule"], category=m["category"],
-                             severity=m["severity"], words=list(m.get("text") or [])) for m in matches)
+    if matches:
+        session.execute(_INSERT_MATCH, [{"article_id": article_id, "rule": m["rule"], "category": m["category"],
+                                            "severity": m["severity"], "words": list(m.get("text") or [])}
+                                           for m in matches])
 
 
 def create_alert(session: Session, incident_id: int, event: str, reason: str, severity: str,
