@@ -102,6 +102,13 @@ class Ingestor:
                                         .values(**leases.release_values(self.owner)))
         return claimed
 
+    def claim_all(self, feeds: list[FeedConfig]) -> dict[str, Feed]:
+        """Lease every feed no other process is polling now, due or not (``poll --once``)."""
+        with self.sessions.begin() as session:
+            rows = leases.claim(session, self.owner, [f.name for f in feeds], self.clock(), self.lease,
+                                limit=len(feeds), force=True)
+        return {row.name: row for row in rows}
+
     def poll(self, feed: FeedConfig, *, force: bool = False, leased: Feed | None = None) -> PollReport:
         """Poll one feed; never raises for the feed's own faults (they are stored on it).
 
