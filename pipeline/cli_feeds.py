@@ -38,11 +38,17 @@ def feed_state(cfg: FeedConfig, row: Feed | None) -> str:
     return "erroring" if row.error_count else "ok"
 
 
-def rows(config: Config, session: Any, now: datetime) -> list[dict[str, Any]]:
-    """One dict per configured feed (pure apart from the two queries)."""
+def stored_feeds(session: Any, now: datetime) -> tuple[dict[str, Feed], dict[int, int]]:
+    """Feed rows by name, and new articles per feed id over the last ``WINDOW``."""
     stored = {f.name: f for f in session.scalars(select(Feed))}
     counts = dict(session.execute(select(Article.feed_id, func.count()).where(Article.fetched_at >= now - WINDOW)
                                   .group_by(Article.feed_id)).all())
+    return stored, counts
+
+
+def rows(config: Config, session: Any, now: datetime) -> list[dict[str, Any]]:
+    """One dict per configured feed (pure apart from the two queries)."""
+    stored, counts = stored_feeds(session, now)
     out = []
     for cfg in config.feeds:
         row = stored.get(cfg.name)

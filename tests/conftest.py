@@ -217,6 +217,17 @@ class _Raw:
         return self.connection.execute(text(sql))
 
 
+def sqlite_dump(path: Path) -> list[str]:
+    """Every row and schema statement of a SQLite file, opened read-only (to prove nothing changed)."""
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -233,4 +244,4 @@ def shared_example() -> tuple[str, str]:
     return title.strip() + ".", rest
 
 
-__all__ = ["rss", "item", "read_jsonl", "now", "open_store", "shared_example"]
+__all__ = ["rss", "item", "read_jsonl", "now", "open_store", "shared_example", "sqlite_dump"]

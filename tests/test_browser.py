@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import item, rss, shared_example
+from conftest import item, rss, shared_example, sqlite_dump
 from feedserver import FeedServer
 from test_web import write_site_config
 
@@ -123,21 +122,13 @@ def browser(**context: Any) -> Iterator[Any]:
             browser_context.close()
 
 
-def dump(database: Path) -> list[str]:
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        return list(connection.iterdump())
-    finally:
-        connection.close()
-
-
 def test_the_desk_pages_in_a_real_browser(feed_server, tmp_path):
     missing = browser_missing()
     if missing:
         pytest.skip(missing)
     title, text = shared_example()
     config = seed_site(feed_server, tmp_path, title, text)
-    before = dump(tmp_path / "cfwatch.db")
+    before = sqlite_dump(tmp_path / "cfwatch.db")
     with serving(config, token=TOKEN) as base, browser() as context:
         page = context.new_page()
         problems: list[str] = []  # script errors and CSP violations show up as console errors
@@ -168,4 +159,4 @@ def test_the_desk_pages_in_a_real_browser(feed_server, tmp_path):
         assert not problems, problems
         page.context.clear_cookies()
         assert page.goto(f"{base}/").status == 401
-    assert dump(tmp_path / "cfwatch.db") == before  # serving never wrote a row
+    assert sqlite_dump(tmp_path / "cfwatch.db") == before  # serving never wrote a row

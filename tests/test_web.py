@@ -26,7 +26,7 @@ with warnings.catch_warnings():  # starlette 1.x suggests httpx2; httpx is what 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from conftest import BORDER_TEXT, BORDER_TITLE, DISTINCT_REPORTS, item, now, rss
+from conftest import BORDER_TEXT, BORDER_TITLE, DISTINCT_REPORTS, item, now, rss, sqlite_dump
 from feedserver import FeedServer
 from pipeline.app import App, database_url
 from pipeline.config import Config, load_config
@@ -386,22 +386,14 @@ def test_loopback_detection(host, loopback):
 
 # ---- read-only ---------------------------------------------------------------------
 
-def _dump(path: Path) -> list[str]:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return list(connection.iterdump())
-    finally:
-        connection.close()
-
-
 def test_serving_every_route_changes_nothing_in_the_database(site, client):
     path = Path(database_url(site).removeprefix("sqlite:///"))
-    before = _dump(path)
+    before = sqlite_dump(path)
     ids = incident_ids(client)
     for route in ["/", "/map", "/feeds", "/rules", "/alerts.atom", "/api/incidents", "/healthz", "/metrics",
                   f"/incidents/{ids['border']}", f"/api/incidents/{ids['border']}", "/map?since=1d"]:
         assert client.get(route).status_code in (200, 503), route
-    assert _dump(path) == before
+    assert sqlite_dump(path) == before
 
 
 def test_the_web_engine_cannot_write(site):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from pipeline.cli_feeds import WINDOW as FEED_WINDOW, feed_state
+from pipeline.cli_feeds import WINDOW as FEED_WINDOW, feed_state, stored_feeds
 from pipeline.config import Config
 from pipeline.models import Article, Feed, MatchRow
 from pipeline.web.readonly import SchemaState, schema_state
@@ -36,9 +36,7 @@ class FeedView:
 
 def feeds(session: Session, config: Config, now: datetime) -> list[FeedView]:
     """One row per configured feed, in config order (as ``cfwatch feeds``)."""
-    stored = {f.name: f for f in session.scalars(select(Feed))}
-    counts = dict(session.execute(select(Article.feed_id, func.count()).where(Article.fetched_at >= now - FEED_WINDOW)
-                                  .group_by(Article.feed_id)).all())
+    stored, counts = stored_feeds(session, now)
     out = []
     for cfg in config.feeds:
         row = stored.get(cfg.name)
