@@ -316,6 +316,9 @@ def test_metrics_come_from_the_database(client):
     assert any(name == "cfwatch_matches_total" for name, _ in samples)
     assert families["cfwatch_alert_latency_seconds"].type == "histogram"
     assert samples[("cfwatch_alert_latency_seconds_count", ())] == 3
+    # The reports were published 5 minutes before the poll: that is how old the news was.
+    assert samples[("cfwatch_alert_latency_seconds_bucket", (("le", "120.0"),))] == 0
+    assert samples[("cfwatch_alert_latency_seconds_bucket", (("le", "600.0"),))] == 3
     assert samples[("cfwatch_delivery_latency_seconds_count", (("notifier", "archive"),))] == 3
 
 

@@ -115,11 +115,16 @@ def _histogram(family: HistogramMetricFamily, labels: list[str], row: Any, bucke
 
 
 def _alert_latency(session: Session, dialect: str, since: datetime) -> Metric:
-    """New incidents: from fetching their first article to creating the alert."""
+    """New incidents: from the publication of their first article to the alert.
+
+    Publication, not fetch: an article is stamped with its poll's time, and its alert is
+    created in the same poll, so fetch-to-alert would always read 0. This is the age of
+    the news when the desk hears of it: the feed's own delay plus the poll interval.
+    """
     family = HistogramMetricFamily("cfwatch_alert_latency_seconds",
-                                   f"Fetch of an incident's first article to its 'new' alert, last "
+                                   f"Publication of an incident's first article to its 'new' alert, last "
                                    f"{int(LATENCY_WINDOW.total_seconds() // 3600)} h", labels=[])
-    latency = seconds_between(Alert.created_at, Article.fetched_at, dialect)
+    latency = seconds_between(Alert.created_at, func.coalesce(Article.published_at, Article.fetched_at), dialect)
     row = session.execute(select(*_histogram_columns(latency, ALERT_BUCKETS))
                           .select_from(Alert).join(Incident, Incident.id == Alert.incident_id)
                           .join(Article, Article.id == Incident.first_article_id)
