@@ -31,7 +31,12 @@ def lock_key(name: str, namespace: str) -> int:
 
 
 def _namespace(connection: Connection) -> str:
-    return str(connection.execute(text("SELECT current_database() || '.' || current_schema()")).scalar())
+    """The database and schema, asked once per pooled connection (``info`` lives with it)."""
+    namespace = connection.info.get("cfwatch_namespace")
+    if namespace is None:
+        namespace = str(connection.execute(text("SELECT current_database() || '.' || current_schema()")).scalar())
+        connection.info["cfwatch_namespace"] = namespace
+    return namespace
 
 
 def hold_for_transaction(session: Session, name: str) -> None:
