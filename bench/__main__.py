@@ -1,6 +1,6 @@
 """``python -m bench [MEASURE ...] [--quick] [--runs N]``: the benchmark suite.
 
-Measures (all by default, in this order): rules, per-item, poll, latency, memory.
+Measures (all by default, in this order): rules, fetch, per-item, poll, latency, memory.
 Each one is a module of this package; this prints their figures as one Markdown
 table with the machine they ran on. Everything talks only to 127.0.0.1.
 """
@@ -13,12 +13,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import latency, memory, per_item, poll_cycle, rules_speed
+from bench import fetch_cpu, latency, memory, per_item, poll_cycle, rules_speed
 from bench.load import corpus_available
 from bench.report import Figure, machine, table
 
 MEASURES: dict[str, Callable[..., list[Figure]]] = {
-    "rules": rules_speed.run, "per-item": per_item.run, "poll": poll_cycle.run,
+    "rules": rules_speed.run, "fetch": fetch_cpu.run, "per-item": per_item.run, "poll": poll_cycle.run,
     "latency": latency.run, "memory": memory.run,
 }
 

@@ -40,6 +40,7 @@ ATTACK = frozenset("fired firing fire shelled shelling attacked attacking struck
                    "shot".split())
 
 CUES = REPORT | DENY | ACCUSE | ATTACK
+_ORGAN_OR_OF = ORGAN | {"of"}
 
 
 @dataclass
@@ -86,7 +87,7 @@ def party(m: Mention, tokens: list[str], cased: list[str]) -> Party | None:
     # "(the military forces | ministry of defense) of Armenia"
     if first >= 2 and tokens[first - 1] == "of" and tokens[first - 2] in STATE:
         first -= 2
-        while first > 0 and tokens[first - 1] in ORGAN | {"of"} and m.first - first < 6:
+        while first > 0 and tokens[first - 1] in _ORGAN_OR_OF and m.first - first < 6:
             first -= 1
     while tokens[last] in ("s", "of"):
         last -= 1
@@ -109,7 +110,10 @@ def _near_before(parties: list[Party], index: int, span: int) -> Party | None:
 def sentence_claims(parties: list[Party], tokens: list[str], start: int, end: int,
                     claims: Claims) -> None:
     """Fill claims from one sentence: tokens[start:end], its parties in order."""
-    for i in [i for i in range(start, end) if tokens[i] in CUES]:
+    sentence = tokens[start:end]
+    if CUES.isdisjoint(sentence):
+        return  # most sentences: no cue word (a set check in C, not a loop over words)
+    for i in [start + i for i, token in enumerate(sentence) if token in CUES]:
         word = tokens[i]
         if word in REPORT:
             span = 3 if word != "according" else 4

@@ -8,23 +8,23 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from rules.agreements import Agreement, PartySeen, violations
+from rules.agreements import Agreement, violations
 from rules.casualties import count_casualties
-from rules.extract import extract
+from rules.extract import Entities, extract
+from rules.firing import Fired as FiredRule
 from rules.gazetteer import Gazetteer
 from rules.normalize import SENTENCE_BREAK
 from rules.result import ArticleResult, Match
-from rules.schema import Rule
 from rules.treaties import named
 
-Fired = list[tuple[Rule, list[Any]]]
+Fired = list[FiredRule]
 HOSTILE = ("shelling", "armed_clash")
 
 
 def _units(fired: Fired, categories: Iterable[str]) -> set[tuple[int, int]]:
     """(field, sentence) where rules of these categories matched."""
     wanted = set(categories)
-    return {(hit[1], hit[2]) for rule, used in fired if rule.category in wanted for hit in used}
+    return {unit for f in fired if f.rule.category in wanted for unit in f.units}
 
 
 def _treaties(fired: Fired, norms: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
@@ -36,11 +36,11 @@ def _treaties(fired: Fired, norms: tuple[tuple[str, str], ...]) -> list[dict[str
     return [t.to_record() for t in named(sentences, norms[0][0] + norms[1][0])]
 
 
-def _agreement_matches(agreements: tuple[Agreement, ...], fired: Fired,
-                       units: dict[tuple[int, int], PartySeen],
+def _agreement_matches(agreements: tuple[Agreement, ...], fired: Fired, ents: Entities,
                        when: datetime | date | None) -> tuple[list[Match], list[dict[str, Any]]]:
     if not agreements:
         return [], []
+    units = ents.units  # built only here: most configurations have no agreements
     matches: list[Match] = []
     found: list[dict[str, Any]] = []
     for category in HOSTILE:
@@ -57,11 +57,11 @@ def _agreement_matches(agreements: tuple[Agreement, ...], fired: Fired,
 def enrich(gaz: Gazetteer, agreements: tuple[Agreement, ...], fired: Fired,
            fields: tuple[str, str], norms: tuple[tuple[str, str], ...],
            when: datetime | date | None,
-           make_matches: Callable[[Fired, tuple[str, str]], list[Match]]) -> ArticleResult:
+           make_matches: Callable[[Fired], list[Match]]) -> ArticleResult:
     ents = extract(gaz, fields, norms)
-    fired = [f for f in fired if not f[0].needs_entities or ents.allows(f[0])]
-    matches = make_matches(fired, fields) if fired else []
-    extra, found = _agreement_matches(agreements, fired, ents.units, when)
+    fired = [f for f in fired if not f.rule.needs_entities or ents.allows(f.rule)]
+    matches = make_matches(fired) if fired else []
+    extra, found = _agreement_matches(agreements, fired, ents, when)
     return ArticleResult(
         matches + extra, places=ents.places_record(), countries=ents.found.countries,
         actors=ents.actors, casualties=count_casualties(*fields), claims=ents.claims,

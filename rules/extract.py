@@ -7,6 +7,7 @@ text is tokenized once for rules and entities alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rules.agreements import PartySeen
@@ -23,7 +24,17 @@ class Entities:
     found: Found = field(default_factory=Found)
     actors: list[dict[str, Any]] = field(default_factory=list)
     claims: Claims = field(default_factory=Claims)
-    units: dict[Unit, PartySeen] = field(default_factory=dict)
+    entities_by_unit: dict[Unit, list[Entity]] = field(default_factory=dict)
+
+    @cached_property
+    def units(self) -> dict[Unit, PartySeen]:
+        """Who and where each sentence names; only agreements in force need this, so it
+        is built when first asked for."""
+        return {unit: PartySeen(
+            frozenset(e.country for e in ents if e.country),
+            frozenset(e.name.lower() for e in ents if e.kind in ("actor", "country")),
+            frozenset(e.name.lower() for e in ents if e.kind in ("place", "region")))
+            for unit, ents in self.entities_by_unit.items()}
 
     def places_record(self) -> list[dict[str, Any]]:
         return [{"name": p.name, "country": p.country, "lat": _round(p.lat),
@@ -68,17 +79,13 @@ def extract(gaz: Gazetteer, fields: tuple[str, str],
         p = party(m, tokens[m.field], cased[m.field])
         if p is not None:
             by_unit.setdefault(unit, []).append(p)
-    for no in range(len(fields)):
+    for no in sorted({f for f, _ in by_unit}):  # fields with parties, title first
         for sentence, (start, end) in enumerate(sentence_bounds(tokens[no])):
             parties = by_unit.get((no, sentence))
             if parties:
                 sentence_claims(parties, tokens[no], start, end, out.claims)
     out.actors = _actors(by_unit, out.claims)
-    for unit, ents in entities_by_unit.items():
-        out.units[unit] = PartySeen(
-            frozenset(e.country for e in ents if e.country),
-            frozenset(e.name.lower() for e in ents if e.kind in ("actor", "country")),
-            frozenset(e.name.lower() for e in ents if e.kind in ("place", "region")))
+    out.entities_by_unit = entities_by_unit
     return out
 
 

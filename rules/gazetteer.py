@@ -6,16 +6,17 @@ Two tables, both keyed by a name's normalized words ("nagorno karabakh"):
   actors and organisations, hand-written and user places: a few tens of thousands of
   keys, each with the Entity objects it names;
 - ``places``: GeoNames populated places (~235,000 and their close transliterations),
-  a dict from key to row; the rows are packed (names in one string with offsets,
-  country codes as indexes into a short list, coordinates and population in
-  ``array``s) and materialised into an Entity only when hit. A character automaton
-  over these names took 70 MB for its nodes alone; the dict costs about a third of
-  that, and the extractor only looks up word n-grams that start with a capital.
+  a packed map from key to row (rules/nameindex.py: sorted hashes and one string of
+  keys, no Python object per name); the rows are packed too (names in one string
+  with offsets, country codes as indexes into a short list, coordinates and
+  population in ``array``s) and materialised into an Entity only when hit. The
+  extractor only looks up word n-grams that start with a capital.
 
-Memory (issue 6 wants the whole daemon under 150 MB): the loaded tables add ~55 MB.
-The file is read line by line, so no decompressed copy of it or list of its lines
-is ever alive (that alone left ~30 MB of fragmented heap behind), and ``pairs``
-holds only the starts of names of three or more words: two-word names are looked
+Memory (issue 6 wants the whole daemon under 150 MB): a dict of the place keys and
+a set of name starts cost ~60 MB of RSS; the packed tables cost ~20 MB. The file is
+read line by line, so no decompressed copy of it or list of its lines is ever alive
+(that alone left ~30 MB of fragmented heap behind). Only the starts of names of
+three or more words are kept (``pairs``, ``_place_pairs``): two-word names are looked
 up directly.
 
 Data: rules/data/*.tsv.gz built by rules/data/build_gazetteer.py, and
@@ -25,7 +26,6 @@ rules/data/entities.yaml (hand-written). Pure: package data in, tables out.
 from __future__ import annotations
 
 import gzip
-import io
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from rules.nameindex import HashSet, IndexBuilder, NameIndex, sorted_hashes
 from rules.normalize import phrase_words
 
 MAX_WORDS = 6  # longest name, in words, that the extractor tries
@@ -72,8 +73,8 @@ class Gazetteer:
 
     def __init__(self) -> None:
         self.curated: dict[str, tuple[Entity, ...]] = {}
-        self.places: dict[str, int | tuple[int, ...]] = {}
-        self._names = ""                # every place name, end to end
+        self.places: NameIndex | dict[str, int | tuple[int, ...]] = {}
+        self._names = bytearray()       # every place name, end to end, UTF-8
         self._offsets = array("I", [0])  # name of row r: _names[_offsets[r]:_offsets[r + 1]]
         self._codes: list[str] = []     # distinct country codes
         self._country = array("B")      # row -> index into _codes
@@ -83,17 +84,21 @@ class Gazetteer:
         self.stop: frozenset[str] = frozenset()
         self._made: dict[int, Entity] = {}
         # First two words of every name of three or more words: a lookup of 3+ words
-        # is only tried when its first two words start one (or are a name).
+        # is only tried when its first two words start one (or are a name). Curated
+        # and user names here; GeoNames ones packed, by hash (a false hit only costs
+        # a lookup that fails).
         self.pairs: set[str] = set()
+        self._place_pairs: HashSet | set[str] = set()
         # What each capitalised run holds (rules/names.py); depends on these tables.
         self.runs: dict[str, tuple[Any, ...]] = {}
 
     def starts(self, pair: str) -> bool:
         """Do these two words start a name of two or more words?"""
-        return pair in self.pairs or pair in self.places or pair in self.curated
+        return (pair in self.pairs or pair in self._place_pairs or pair in self.places
+                or pair in self.curated)
 
     def name(self, row: int) -> str:
-        return self._names[self._offsets[row]:self._offsets[row + 1]]
+        return self._names[self._offsets[row]:self._offsets[row + 1]].decode()
 
     def country(self, row: int) -> str:
         return self._codes[self._country[row]]
@@ -143,29 +148,28 @@ def _add_pair(pairs: set[str], key: str) -> None:
 
 
 def _add_places(gaz: Gazetteer) -> None:
-    names, codes = io.StringIO(), {}
-    end = 0
+    names, codes = bytearray(), {}
+    index, pairs = IndexBuilder(), array("q")
+    stop = gaz.stop
     for line in _lines("places.tsv.gz"):
         name, cc, lat, lon, pop, aliases = line.rstrip("\n").split("\t")
         row = len(gaz._country)
-        names.write(name)
-        end += len(name)
-        gaz._offsets.append(end)
+        names += name.encode()
+        gaz._offsets.append(len(names))
         gaz._country.append(codes.setdefault(cc, len(codes)))
         gaz.coords.extend((float(lat), float(lon)))
         gaz.population.append(int(pop))
         for alias in [name, *aliases.split(";")] if aliases else [name]:
             key = _fast_key(alias)
-            if not key or key in gaz.stop:
+            if not key or key in stop:
                 continue
-            _add_pair(gaz.pairs, key)
-            found = gaz.places.get(key)
-            if found is None:
-                gaz.places[key] = row
-            elif found != row:
-                gaz.places[key] = (found, row) if isinstance(found, int) else found + (row,)
-    gaz._names = names.getvalue()
+            if key.count(" ") >= 2:
+                pairs.append(hash(" ".join(key.split(" ", 2)[:2])))
+            index.add(key, row)
+    gaz._names = names
     gaz._codes = list(codes)
+    gaz.places = index.build()
+    gaz._place_pairs = HashSet(sorted_hashes(pairs))
     assert len(gaz._codes) < 256
 
 
@@ -244,3 +248,4 @@ def load_gazetteer() -> Gazetteer:
     _add_curated(gaz, hand)
     _add_places(gaz)
     return gaz
+

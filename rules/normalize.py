@@ -49,11 +49,16 @@ _ABBREVIATIONS = ("[A-Z]", "Mr", "Ms", "Mrs", "Dr", "St", "No", "Lt", "Col", "Ge
                   "Maj", "Capt", "Gov", "Sen", "Rep", "vs", "Jan", "Feb", "Aug", "Sep",
                   "Sept", "Oct", "Nov", "Dec")
 _NEXT_SENTENCE = r"(?=[\"'\u2018\u201c(\[]*[A-Z0-9\u00c0-\u024f\u0400-\u04ff])"
+# One look-behind per abbreviation length (they must be fixed-width): 4 instead of 26
+# look-behinds tried at every candidate full stop, the same matches.
+_BY_LENGTH: dict[int, list[str]] = {}
+for _abbreviation in _ABBREVIATIONS:
+    _BY_LENGTH.setdefault(1 if _abbreviation == "[A-Z]" else len(_abbreviation), []).append(_abbreviation)
 _SENTENCE_END_RE = re.compile(
     # A blank line, or a line break before a capital (a headline line, a list item);
     # a line break before a lower-case word is hard-wrapped text and joins.
     r"[.!?\n](?:(?<=\n)\s*\n\s*|(?<=\n)\s*" + _NEXT_SENTENCE + "|"
-    + "".join(rf"(?<!\b{abbreviation}[.])" for abbreviation in _ABBREVIATIONS)
+    + "".join(rf"(?<!\b(?:{'|'.join(group)})[.])" for _, group in sorted(_BY_LENGTH.items()))
     + r"[.!?]*[\"'\u2019\u201d)\]]*\s+" + _NEXT_SENTENCE + ")"
 )
 
@@ -77,15 +82,15 @@ fold = _fold
 
 def normalize(text: str) -> str:
     """Article text -> the padded, folded, sentence-marked token string."""
-    marked = _SENTENCE_END_RE.sub(" " + SENTENCE_BREAK + " ", _no_underscore(text))
+    marked = _mark(text)
     if marked.isascii():
-        # Fast path (most English text): translate + split are C loops that are
-        # ~3x faster than a tokenizing regex. ASCII lower() keeps lengths and tokens.
-        return " " + " ".join(marked.translate(_ASCII_SEPARATORS).split()).lower() + " "
-    tokens = _TOKEN_OR_BREAK_RE.findall(marked)
+        # Most English text: one C pass each for translate (separators to spaces,
+        # lower case), split and join; ~3x faster than a tokenizing regex.
+        return " " + b" ".join(marked.encode("ascii").translate(_ASCII_LOWER).split()
+                               ).decode("ascii") + " "
     # lower() after tokenizing: it may turn one letter into letter + combining mark
     # ("İ"), which would split a token if done first.
-    return _fold(" " + " ".join(tokens).lower() + " ")
+    return _fold(_cased_tokens(marked).lower())
 
 
 def normalize_cased(text: str) -> tuple[str, str]:
@@ -95,20 +100,70 @@ def normalize_cased(text: str) -> tuple[str, str]:
     extraction can look up names in the first and check capitals ("Split" the town,
     not "split" the verb) in the second without going back to the original offsets.
     """
-    marked = _SENTENCE_END_RE.sub(" " + SENTENCE_BREAK + " ", _no_underscore(text))
+    marked = _mark(text)
     if marked.isascii():
-        cased = " " + " ".join(marked.translate(_ASCII_SEPARATORS).split()) + " "
+        cased = " " + b" ".join(marked.encode("ascii").translate(_ASCII_CASED).split()
+                                ).decode("ascii") + " "
         return cased.lower(), cased
-    cased = " " + " ".join(_TOKEN_OR_BREAK_RE.findall(marked)) + " "
+    cased = _cased_tokens(marked)
     return _fold(cased.lower()), cased
 
 
-# Every ASCII character that is not a letter or digit becomes a space, except the
-# sentence-break marker.
-_ASCII_SEPARATORS = {
-    code: " " for code in range(128)
-    if not chr(code).isalnum() and chr(code) != SENTENCE_BREAK
-}
+# Punctuation that news text often carries outside ASCII: spaces for it let most
+# English articles take the ASCII path (it is a separator on both paths).
+_SMART_PUNCTUATION = ("\u2019", "\u2018", "\u201c", "\u201d", "\u2013", "\u2014", "\u00a0",
+                      "\u00ab", "\u00bb", "\u2026")
+# A character outside ASCII that is not part of a word: only then is the regex
+# tokenizer needed for non-ASCII text.
+_FOREIGN_SEPARATOR_RE = re.compile(r"[^\x00-\x7f\w\u0300-\u036f]")
+
+
+def _mark(text: str) -> str:
+    """Sentence ends marked; underscores, stray marker characters and common
+    non-ASCII punctuation made spaces (all are separators anyway)."""
+    if SENTENCE_BREAK in text:
+        # A marker character in the input would be a sentence break of its own on one
+        # path and part of a word on the other; it is a control character: a space.
+        text = text.replace(SENTENCE_BREAK, " ")
+    marked = _SENTENCE_END_RE.sub(" " + SENTENCE_BREAK + " ", _no_underscore(text))
+    if not marked.isascii():
+        for mark in _SMART_PUNCTUATION:  # most frequent first
+            if mark in marked:
+                marked = marked.replace(mark, " ")
+                if marked.isascii():
+                    break
+    return marked
+
+
+def _cased_tokens(marked: str) -> str:
+    """" tok tok \x01 tok " for text with non-ASCII characters, case kept."""
+    if _FOREIGN_SEPARATOR_RE.search(marked) is None:
+        # Letters outside ASCII but no separators there (Cyrillic, accented names):
+        # UTF-8 bytes of 0x80 and above are kept, ASCII separators become spaces.
+        return " " + b" ".join(marked.encode("utf-8").translate(_UTF8_CASED).split()
+                               ).decode("utf-8") + " "
+    return " " + " ".join(_TOKEN_OR_BREAK_RE.findall(marked)) + " "
+
+
+# bytes.translate tables: ASCII letters and digits and the sentence marker kept (or
+# lower-cased), every other ASCII byte a space; bytes of 0x80 and above kept by the
+# UTF-8 table (they only occur inside non-ASCII characters).
+def _table(lower: bool, keep_high: bool) -> bytes:
+    out = bytearray()
+    for code in range(256):
+        char = chr(code)
+        if code < 128 and char.isalnum():
+            out.append(ord(char.lower()) if lower else code)
+        elif char == SENTENCE_BREAK or (code >= 128 and keep_high):
+            out.append(code)
+        else:
+            out.append(32)
+    return bytes(out)
+
+
+_ASCII_LOWER = _table(lower=True, keep_high=False)
+_ASCII_CASED = _table(lower=False, keep_high=False)
+_UTF8_CASED = _table(lower=False, keep_high=True)
 
 
 def phrase_words(phrase: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,17 +13,65 @@ from rules.schema import CATEGORIES, SEVERITIES
 Span = tuple[str, int, int]  # (field "title" | "text", start, end) in the original string
 
 
-# Not frozen: a frozen dataclass's __init__ costs several times more, and classify()
-# builds several Matches per article at tens of thousands of articles a second.
-@dataclass(slots=True)
 class Match:
-    """One rule firing on an article."""
+    """One rule firing on an article.
 
-    rule: str
-    category: str
-    severity: str
-    spans: list[Span] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)  # matched words as written, deduplicated
+    ``spans`` and ``text`` may be deferred: the matcher knows which words a rule used
+    but finding them in the original text (rules/spans.py) costs more than deciding
+    that the rule fires, and many callers only want the rule ids. They are worked
+    out, for every match of the article at once, the first time one is read.
+    A plain class with slots: classify() builds several per article at tens of
+    thousands of articles a second, and a frozen dataclass costs several times more.
+    """
+
+    __slots__ = ("rule", "category", "severity", "_spans", "_text", "_resolve")
+
+    def __init__(self, rule: str, category: str, severity: str,
+                 spans: list[Span] | None = None, text: list[str] | None = None) -> None:
+        self.rule = rule
+        self.category = category
+        self.severity = severity
+        self._spans: list[Span] = [] if spans is None else spans
+        self._text: list[str] = [] if text is None else text  # words as written, deduplicated
+        self._resolve: Callable[[], tuple[list[Span], list[str]]] | None = None
+
+    @classmethod
+    def deferred(cls, rule: str, category: str, severity: str,
+                 resolve: Callable[[], tuple[list[Span], list[str]]]) -> Match:
+        """A match whose spans and text ``resolve()`` returns when first read."""
+        match = cls(rule, category, severity)
+        match._resolve = resolve
+        return match
+
+    def _settle(self) -> None:
+        resolve = self._resolve
+        if resolve is not None:
+            # Values first, then the resolver dropped: a reader on another thread sees
+            # either the resolver (and runs it again, to the same result) or the values.
+            self._spans, self._text = resolve()
+            self._resolve = None
+
+    @property
+    def spans(self) -> list[Span]:
+        self._settle()
+        return self._spans
+
+    @property
+    def text(self) -> list[str]:
+        self._settle()
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return ((self.rule, self.category, self.severity, self.spans, self.text)
+                == (other.rule, other.category, other.severity, other.spans, other.text))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return (f"Match(rule={self.rule!r}, category={self.category!r}, severity={self.severity!r}, "
+                f"spans={self.spans!r}, text={self.text!r})")
 
     def to_record(self) -> dict[str, Any]:
         return {"rule": self.rule, "category": self.category,

@@ -222,3 +222,59 @@ def test_apostrophes_and_dashes_separate_words_on_both_sides() -> None:
     assert fired(rs, "Armenia\u2019s army said") == ["poss"]
     assert fired(rs, "the Cease\u2013Fire held") == ["cf"]
     assert fired(rs, "a snake_case name") == ["under"]
+
+
+def test_match_defers_spans_but_gives_the_same_ones_as_classify() -> None:
+    rs = ruleset("""
+  - {id: s, category: shelling, severity: high, any: [shell*], scope: sentence}
+  - {id: c, category: armed_clash, severity: medium, near: {a: [fire*], b: [town], within: 2}}
+""")
+    title, text = "Shelling near Goris", "Troops fire at town. Shells fell again.\n\nNo more."
+    plain, full = rs.match(title, text).matches, rs.classify(title, text).matches
+    assert [m.rule for m in plain] == ["s", "c"]
+    assert [(m.spans, m.text) for m in plain] == [(m.spans, m.text) for m in full]
+    assert plain[0].text == ["Shelling", "Shells"] and plain[1].text == ["fire", "town"]
+    assert plain == full  # equality compares the spans and text too
+
+
+def test_deferred_spans_read_from_threads_agree() -> None:
+    rs = ruleset("  - {id: s, category: shelling, severity: high, any: [shell*, mortar]}")
+    results = [rs.match("", f"Shells and mortar fire hit town {i}. More shelling.") for i in range(200)]
+    seen: dict[int, list[object]] = {}
+
+    def read(n: int) -> None:
+        seen[n] = [(r.matches[0].spans, r.matches[0].text) for r in results]
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(found == seen[0] for found in seen.values())
+    assert seen[0][0][1] == ["Shells", "mortar", "shelling"]
+
+
+def test_near_in_scope_any_counts_words_across_sentences_not_the_break() -> None:
+    rule = "near: {a: [fired], b: [town], within: 1}"
+    anywhere = ruleset(f"  - {{id: n, category: shelling, severity: high, {rule}}}")
+    by_sentence = ruleset(f"  - {{id: n, category: shelling, severity: high, scope: sentence, {rule}}}")
+    text = "Troops fired. Town residents fled."
+    assert fired(anywhere, text) == ["n"]  # adjacent words: the sentence break is no word
+    assert fired(by_sentence, text) == []
+    assert anywhere.classify("", text).matches[0].text == ["fired", "Town"]
+
+
+def test_scope_text_vetoes_and_needs_all_groups_in_that_field() -> None:
+    rs = ruleset("""
+  - {id: t, category: shelling, severity: high, all: [[drone*], [strike*]], none: [exercise], scope: text}
+""")
+    assert fired(rs, "Drone strikes hit a depot.") == ["t"]
+    assert fired(rs, "Strikes hit a depot.", title="Drone") == []  # the groups are in two fields
+    assert fired(rs, "Drone strikes. It was an exercise.") == []   # the veto covers the field
+
+
+def test_a_control_character_in_the_text_does_not_shift_the_spans() -> None:
+    rs = ruleset("  - {id: s, category: shelling, severity: high, any: [shelling], scope: sentence}")
+    text = "a\x01b then shelling"
+    match = rs.classify("", text).matches[0]
+    assert [text[start:end] for _, start, end in match.spans] == ["shelling"]
