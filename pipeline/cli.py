@@ -43,8 +43,9 @@ def load(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.app import App
-    from pipeline.daemon import AlreadyRunning, run_daemon
+    from pipeline.daemon import AlreadyRunning, cap_malloc_arenas, run_daemon
 
+    cap_malloc_arenas()  # before any thread starts
     app = App.build(load(args))
     try:
         return run_daemon(app)
