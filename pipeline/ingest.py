@@ -237,11 +237,9 @@ class Ingestor:
     def _record_success(self, session: Session, feed: FeedConfig, state: _FeedState, now: datetime,
                         result: FetchResult, digest: str | None, new: int) -> None:
         # The silence clock (expect_every) starts at the first successful poll.
-        fresh = {"last_new_at": now} if new or state.first_poll else {}
-        store.record_poll(session, state.id, etag=result.etag, last_modified=result.last_modified,
-                          body_hash=digest, last_polled_at=now, last_success_at=now, last_status=result.status,
-                          error_count=0, new_items=new, next_poll_at=self._next(feed, now, 0, None),
-                          **leases.release_values(self.owner), **fresh)
+        store.record_success(session, state.id, owner=self.owner, now=now, next_poll_at=self._next(feed, now, 0, None),
+                             etag=result.etag, last_modified=result.last_modified, body_hash=digest,
+                             status=result.status, new=new, fresh=bool(new or state.first_poll))
         # A success can only clear an open alert or find the feed silent; with neither
         # possible, skip reading the row back (most polls of a healthy feed).
         if state.alert_state is not None or feed.expect_every is not None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.articles import ParsedArticle
@@ -107,6 +107,31 @@ def enqueue(session: Session, alert_id: int, notifiers: Iterable[str], now: date
     """Outbox rows, written in the alert's own transaction so neither exists without the other."""
     session.add_all(Delivery(alert_id=alert_id, notifier=name, status="pending", attempts=0,
                              next_attempt_at=now, created_at=now) for name in notifiers)
+
+
+_FEEDS = Feed.__table__
+_fc = _FEEDS.c
+# A successful poll, the commonest write of all (every 304): one statement built once.
+# It ends the poller's lease (and no one else's) and starts the silence clock when asked.
+_POLL_SUCCEEDED = (
+    _FEEDS.update().where(_fc.id == bindparam("feed_id"))
+    .values(etag=bindparam("etag"), last_modified=bindparam("last_modified"), body_hash=bindparam("body_hash"),
+            last_polled_at=bindparam("now", type_=_fc.last_polled_at.type),
+            last_success_at=bindparam("now", type_=_fc.last_success_at.type), last_status=bindparam("status"),
+            error_count=0, next_poll_at=bindparam("next_poll_at", type_=_fc.next_poll_at.type),
+            polls=_fc.polls + 1, items_seen=_fc.items_seen + bindparam("new"),
+            last_new_at=case((bindparam("fresh"), bindparam("now", type_=_fc.last_new_at.type)),
+                             else_=_fc.last_new_at),
+            lease_owner=case((_fc.lease_owner == bindparam("owner"), None), else_=_fc.lease_owner),
+            lease_until=case((_fc.lease_owner == bindparam("owner"), None), else_=_fc.lease_until)))
+
+
+def record_success(session: Session, feed_id: int, *, owner: str, now: datetime, next_poll_at: datetime,
+                   etag: str | None, last_modified: str | None, body_hash: str | None, status: int | None,
+                   new: int, fresh: bool) -> None:
+    session.execute(_POLL_SUCCEEDED, {"feed_id": feed_id, "etag": etag, "last_modified": last_modified,
+                                      "body_hash": body_hash, "now": now, "status": status,
+                                      "next_poll_at": next_poll_at, "new": new, "fresh": fresh, "owner": owner})
 
 
 def record_poll(session: Session, feed_id: int, new_items: int = 0, **values: Any) -> None:
