@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bench.load import ROOT, Item, make_item, rss, utcnow
+from bench.load import _SYNTHETIC, ROOT, Item, make_item, rss, utcnow
 
 # Alerting items for the latency measure: distinct places in distinct countries, so
 # each one opens its own incident and sends a `new` alert at once (an item grouped
@@ -85,9 +85,12 @@ class _State:
         serial = self._next()
         place = _PLACES[serial % len(_PLACES)]
         link = f"http://latency.example/{n}/{serial}"
+        # Words of its own after the lead: the same template with another place would be a
+        # near-duplicate of the last item (one story), and a story's second report sends
+        # no new alert, so the measure would wait for alerts that never come.
+        filler = " ".join(self.rng.choice(_SYNTHETIC) for _ in range(40))
         text = (f"Artillery shelling hit residential areas of {place} this morning, killing {serial % 7 + 2} "
-                f"civilians and wounding several others, local officials said. Drones also struck "
-                f"positions near the city. Case {serial}.")
+                f"civilians and wounding several others, local officials said. {filler.capitalize()}.")
         item = Item(link, f"Shelling kills civilians in {place.split(',')[0]} ({serial})", text, link, utcnow())
         with self.lock:
             self.feeds[n].items = [item] + self.feeds[n].items[:-1]

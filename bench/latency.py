@@ -84,6 +84,27 @@ def _samples(server: FeedServerProcess, arrivals: _Arrivals, count: int) -> list
     return out
 
 
+def _wait_warm(log: Path, arrivals: _Arrivals, timeout: float = 180) -> None:
+    """Until every feed has been polled twice and the alerts of the first polls are sent.
+
+    The first polls store the 20-60 items of each feed (backfill: all) and alert on
+    hundreds of them; an item added before that backlog is delivered would wait behind
+    it, which measures the backlog, not the latency.
+    """
+    deadline = time.monotonic() + timeout
+    quiet_since, count = time.monotonic(), -1
+    while time.monotonic() < deadline:
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        polled = all(text.count(f"event=poll feed=feed-{n} ") >= 2 for n in range(FEEDS))
+        with arrivals.lock:
+            now_count = len(arrivals.by_url)
+        if now_count != count:
+            quiet_since, count = time.monotonic(), now_count
+        if polled and time.monotonic() - quiet_since > 3:
+            return
+        time.sleep(0.5)
+
+
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -96,7 +117,7 @@ def run(runs: int = 5, quick: bool = False) -> list[Figure]:
     with FeedServerProcess(FEEDS, (20, 60), 3) as server, tempfile.TemporaryDirectory(prefix="cfwatch-") as tmp:
         daemon = _start_daemon(Path(tmp), _config(server, receiver.url))
         try:
-            time.sleep(8)  # first polls store the 20-60 items of each feed (backfill: all)
+            _wait_warm(Path(tmp) / "daemon.log", arrivals)
             samples = _samples(server, arrivals, count)
         finally:
             os.kill(daemon.pid, signal.SIGTERM)

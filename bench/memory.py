@@ -94,8 +94,10 @@ def child(tmp: Path, feeds: int, minutes: int) -> None:
     """The measured process: nothing but the App, the simulated hour and a feed-server client."""
     from pipeline.app import App
     from pipeline.config import parse_config
+    from pipeline.daemon import cap_malloc_arenas
     from pipeline.logfmt import setup_logging
 
+    cap_malloc_arenas()  # as `cfwatch run` does, before any thread
     setup_logging("ERROR")
     # One item per feed at first (the first poll of 1,000 feeds x 50 items would take
     # many minutes here; bench poll measures that); changes add items up to 50.
