@@ -50,7 +50,9 @@ class PollLoop:
         self._thread.join(5)
 
     def wait(self) -> None:
-        self.pool.shutdown(wait=True)
+        """Polls in flight finish; claimed polls not yet started are dropped (their leases
+        end with the daemon's clean stop, so other daemons take them at once)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
