@@ -61,8 +61,3 @@ def release_values(owner: str) -> dict[str, object]:
 def holder(session: Session, name: str, now: datetime) -> str | None:
     """Who holds a live lease on feed ``name``, if anyone."""
     return session.scalar(select(Feed.lease_owner).where(Feed.name == name, Feed.lease_until >= now))
-
-
-def next_due(session: Session, names: Sequence[str]) -> datetime | None:
-    return session.scalar(select(Feed.next_poll_at).where(Feed.name.in_(list(names)))
-                          .order_by(Feed.next_poll_at.asc().nulls_first()).limit(1))

@@ -35,13 +35,6 @@ def sync_feeds(session: Session, feeds: Sequence[FeedConfig]) -> dict[str, int]:
     return {name: row.id for name, row in rows.items()}
 
 
-def feed_row(session: Session, name: str) -> Feed:
-    row = session.scalars(select(Feed).where(Feed.name == name)).one_or_none()
-    if row is None:
-        raise LookupError(f"feed '{name}' has no state row; was sync_feeds run?")
-    return row
-
-
 def known_keys(session: Session, keys: Iterable[str]) -> dict[str, int]:
     """Map of the given identity keys that are already stored to their article id."""
     wanted = list(dict.fromkeys(keys))
