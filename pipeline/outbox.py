@@ -52,8 +52,7 @@ class Outbox:
                  sleep: Callable[[float], None] = time.sleep, owner: str = "local") -> None:
         self.sessions = sessions
         self.owner = owner  # this process's id on claimed rows (pipeline.daemons)
-        bind = sessions.kw.get("bind")
-        self._engine = bind if bind is not None else None
+        self._engine = sessions.kw.get("bind")
         self.notifiers = dict(notifiers)
         self.config = config
         self.clock = clock
@@ -81,8 +80,10 @@ class Outbox:
         our own in ``sending`` is a leftover of a failed round, not a send in flight.
         """
         with self.sessions.begin() as session:
-            live = daemons.alive(session, self.clock()) if locks.is_postgres(session) else set()
-            stuck = rows.stuck(session, name, live - {self.owner})
+            sending = rows.sending(session, name)
+            # Only when something is left in `sending` is it worth asking who is alive.
+            live = daemons.alive(session, self.clock()) if sending and locks.is_postgres(session) else set()
+        stuck = [i for i, owner in sending if owner is None or owner not in live - {self.owner}]
         for delivery_id in stuck:
             found = self._find_sent(name, delivery_id)
             with self.sessions.begin() as session:

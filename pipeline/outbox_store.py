@@ -54,11 +54,11 @@ def message(session: Session, delivery_id: int) -> Message:
     return Message(record=record, delivery_id=delivery_id, thread_ref=thread)
 
 
-def stuck(session: Session, notifier: str, live: set[str]) -> list[int]:
-    """Rows of ``notifier`` left in ``sending`` by a process not in ``live``."""
+def sending(session: Session, notifier: str) -> list[tuple[int, str | None]]:
+    """Rows of ``notifier`` in ``sending``, with the process that claimed each."""
     query = select(Delivery.id, Delivery.claimed_by).where(Delivery.notifier == notifier,
                                                            Delivery.status == "sending")
-    return [i for i, owner in session.execute(query.order_by(Delivery.id)) if owner is None or owner not in live]
+    return [(i, owner) for i, owner in session.execute(query.order_by(Delivery.id))]
 
 
 def release(session: Session, delivery_id: int, now: datetime) -> None:
