@@ -38,11 +38,31 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a line is written, not as it was at setup.
+
+    Library threads (an SMTP server's, a pool's) may log after whoever set up logging
+    has swapped stderr and closed the old one (pytest's capture does): they must not
+    meet a closed file.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """One logfmt handler on stderr; configured secret values never reach it."""
     from pipeline.secrets import RedactingFilter
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(LogfmtFormatter())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
