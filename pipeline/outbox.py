@@ -49,7 +49,8 @@ class DeliveryReport:
 class Outbox:
     def __init__(self, *, sessions: sessionmaker[Session], notifiers: Mapping[str, Notifier],
                  config: DeliveryConfig, clock: Callable[[], datetime],
-                 sleep: Callable[[float], None] = time.sleep, owner: str = "local") -> None:
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 owner: str = "local") -> None:
         self.sessions = sessions
         self.owner = owner  # this process's id on claimed rows (pipeline.daemons)
         self._engine = sessions.kw.get("bind")
@@ -57,6 +58,7 @@ class Outbox:
         self.config = config
         self.clock = clock
         self.sleep = sleep
+        self.monotonic = monotonic  # pacing's clock, injected with ``sleep`` in tests
         self._last_send: dict[str, float] = {}
         self._locks = {name: threading.Lock() for name in self.notifiers}
 
@@ -192,10 +194,10 @@ class Outbox:
             return
         last = self._last_send.get(notifier.name)
         if last is not None:
-            wait = last + pacing.interval - time.monotonic()
+            wait = last + pacing.interval - self.monotonic()
             if wait > 0:
                 self.sleep(wait)
-        self._last_send[notifier.name] = time.monotonic()
+        self._last_send[notifier.name] = self.monotonic()
 
     def _find_sent(self, name: str, delivery_id: int) -> object | None:
         notifier = self.notifiers.get(name)
