@@ -105,14 +105,10 @@ incidents: {window: 12h, update_interval: 15m, repeat_after: 24h}
 
 
 @pytest.fixture
-def world(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
-    migrate(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+def world(sessions, tmp_path):
     with sessions.begin() as s:
         s.add(Feed(id=1, name="f", url="http://127.0.0.1/f", error_count=0, polls=0, items_seen=0))
-    yield sessions, Processor(parse_config(CONFIG, "test", tmp_path))
-    engine.dispose()
+    return sessions, Processor(parse_config(CONFIG, "test", tmp_path))
 
 
 def article(outlet: str, title: str, text: str, url: str, published: datetime) -> ParsedArticle:

@@ -11,10 +11,8 @@ from sqlalchemy import select
 
 from notifiers import Message, Pacing, PermanentError, RetryableError, Sent
 from pipeline.config import DeliveryConfig
-from pipeline.db import make_engine, migrate
 from pipeline.models import Alert, Article, Delivery, Feed, Incident
 from pipeline.outbox import Outbox
-from sqlalchemy.orm import sessionmaker
 
 
 class Clock:
@@ -41,11 +39,9 @@ class Recorder:
 
 
 @pytest.fixture
-def db(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'o.db'}")
-    migrate(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
+def db(sessions):
+    """The migrated store of conftest (SQLite, or PostgreSQL with CFWATCH_TEST_BACKEND)."""
+    return sessions
 
 
 def _alerts(sessions, clock, notifiers: list[str], count: int = 1) -> None:

@@ -23,7 +23,6 @@ from notifiers.slack import SlackConfig, SlackNotifier
 from pipeline import outbox_store
 from pipeline.cli import main
 from pipeline.config import ConfigError, DeliveryConfig, parse_config
-from pipeline.db import make_engine, migrate
 from pipeline.models import Alert, Article, Delivery, Feed, Incident
 from pipeline.outbox import Outbox
 from slackserver import TOKEN, WEBHOOK, WEBHOOK_PATH, SlackServer
@@ -355,11 +354,9 @@ class _Clock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
-    migrate(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
+def db(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The migrated store of conftest (SQLite, or PostgreSQL with CFWATCH_TEST_BACKEND)."""
+    return sessions
 
 
 def _deliveries(sessions: sessionmaker[Session], clock: _Clock, count: int, notifier: str = "ops") -> None:
