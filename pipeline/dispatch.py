@@ -56,6 +56,7 @@ class PollLoop:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # before looking: a wake-up from here on is not lost
             # Claim a round ahead: up to twice the workers in flight, topped up once a
             # round has drained, so a claim (one statement) serves several polls.
             with self._guard:
@@ -71,7 +72,6 @@ class PollLoop:
                         self._busy += 1
                     self.pool.submit(self._poll, feed, row)
             self._wake.wait(self.tick)
-            self._wake.clear()
 
     def _poll(self, feed: FeedConfig, row: Feed) -> None:
         try:
@@ -115,9 +115,9 @@ class SendLoop:
     def _run(self, name: str) -> None:
         wake = self._wakes[name]
         while not self._stop.is_set():
+            wake.clear()  # before the round: an alert committed during it wakes the next one
             try:
                 self.app.outbox.deliver_due(name)
             except Exception:  # noqa: BLE001
                 log.exception("delivery round for %s crashed", name)
             wake.wait(self.tick)
-            wake.clear()
