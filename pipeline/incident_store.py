@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipeline.incidents import Alerted, IncidentState, casualties_summary
@@ -30,25 +31,38 @@ def to_state(row: Any) -> IncidentState:
         figures=figures, alerted=alerted, pending_update=row.pending_update)
 
 
-def save(session: Session, state: IncidentState, row: Incident | None, *, first_article_id: int,
-         now: datetime) -> Incident:
-    if row is None:
-        row = Incident(key=f"article:{first_article_id}", first_article_id=first_article_id, first_seen=now)
-        session.add(row)
-    row.title = state.title
-    row.categories = sorted(state.categories)
-    row.severity = state.severity
-    row.last_update = now
-    row.first_event, row.last_event = state.first_event, state.last_event
-    row.places, row.countries = sorted(state.places), sorted(state.countries)
-    row.actors, row.title_words = sorted(state.actors), sorted(state.title_words)
-    row.figures = {str(k): list(v) for k, v in state.figures.items()}
-    row.alerted = None if state.alerted is None else {
-        "at": state.alerted.at.isoformat(), "categories": sorted(state.alerted.categories),
-        "severity": state.alerted.severity, "killed": state.alerted.killed, "sources": state.alerted.sources}
-    row.pending_update = state.pending_update
-    session.flush()
-    return row
+# Incidents are read and written by Core statements built once, not ORM objects: an ORM
+# flush per incident, a ``session.get`` and statements rebuilt per call were most of
+# the cost of a new article's incident step (see docs/PERFORMANCE.md).
+_INCIDENTS = Incident.__table__
+_ic = _INCIDENTS.c
+_INSERT = _INCIDENTS.insert().returning(_ic.id)
+_UPDATE = _INCIDENTS.update().where(_ic.id == bindparam("incident_id"))
+
+
+def _columns(state: IncidentState, now: datetime) -> dict[str, Any]:
+    return {
+        "title": state.title, "categories": sorted(state.categories), "severity": state.severity,
+        "last_update": now, "first_event": state.first_event, "last_event": state.last_event,
+        "places": sorted(state.places), "countries": sorted(state.countries), "actors": sorted(state.actors),
+        "title_words": sorted(state.title_words), "figures": {str(k): list(v) for k, v in state.figures.items()},
+        "alerted": None if state.alerted is None else {
+            "at": state.alerted.at.isoformat(), "categories": sorted(state.alerted.categories),
+            "severity": state.alerted.severity, "killed": state.alerted.killed, "sources": state.alerted.sources},
+        "pending_update": state.pending_update}
+
+
+def save(session: Session, state: IncidentState, *, first_article_id: int, now: datetime) -> IncidentState:
+    """Write ``state`` (a new row when it has no id yet); returns it with its id.
+
+    ``now`` becomes the row's ``last_update``: the version StateCache keys on."""
+    values = _columns(state, now)
+    if state.id is None:
+        incident_id = session.execute(_INSERT, {**values, "key": f"article:{first_article_id}",
+                                                "first_article_id": first_article_id, "first_seen": now}).scalar_one()
+        return replace(state, id=int(incident_id))
+    session.execute(_UPDATE, {**values, "incident_id": state.id})
+    return state
 
 
 class StateCache:
@@ -56,8 +70,8 @@ class StateCache:
 
     Matching a story compares it with every incident of the time window; decoding each
     one's JSON columns for every new article was most of the per-article cost. A row
-    changed by any process gets a new ``last_update`` (its key changes); a save in this
-    process drops the entry too, since two saves in one poll share one timestamp.
+    changed by any process gets a new ``last_update`` (its key changes); this process
+    puts the state it saved, under the ``last_update`` it wrote.
     """
 
     def __init__(self, size: int = 4096) -> None:
@@ -82,46 +96,79 @@ class StateCache:
         self._states.pop(incident_id, None)
 
 
-_STATE_COLUMNS = [c for c in Incident.__table__.c if c.name not in ("key", "first_article_id")]
+_STATE_COLUMNS = [c for c in _INCIDENTS.c if c.name not in ("key", "first_article_id")]
+_WINDOW_LIMIT = 500
+_IN_WINDOW = (select(_ic.id, _ic.last_update).where(_ic.last_event >= bindparam("lo"), _ic.first_event <= bindparam("hi"))
+              .order_by(_ic.last_event.desc()).limit(_WINDOW_LIMIT))
+_STATES = select(*_STATE_COLUMNS).where(_ic.id.in_(bindparam("ids", expanding=True)))
 
 
-def candidates(session: Session, when: datetime, window: timedelta, cache: StateCache,
-               limit: int = 500) -> list[IncidentState]:
-    """States of incidents whose event time is within ``window`` of ``when``, newest first.
+def candidates(session: Session, when: datetime, window: timedelta, cache: StateCache) -> list[IncidentState]:
+    """States of the (at most 500) incidents whose event time is within ``window`` of
+    ``when``, newest first.
 
     An index range scan for ids and versions, then one query for the states the cache
     does not hold.
     """
-    rows = session.execute(select(Incident.id, Incident.last_update)
-                           .where(Incident.last_event >= when - window, Incident.first_event <= when + window)
-                           .order_by(Incident.last_event.desc()).limit(limit)).all()
+    rows = session.execute(_IN_WINDOW, {"lo": when - window, "hi": when + window}).all()
+    return _states(session, rows, cache)
+
+
+def load(session: Session, incident_id: int, cache: StateCache) -> IncidentState | None:
+    """One incident's state (None when there is no such row)."""
+    rows = session.execute(_VERSION, {"incident_id": incident_id}).all()
+    found = _states(session, rows, cache)
+    return found[0] if found else None
+
+
+_VERSION = select(_ic.id, _ic.last_update).where(_ic.id == bindparam("incident_id"))
+
+
+def _states(session: Session, rows: Sequence[Any], cache: StateCache) -> list[IncidentState]:
+    """States for (id, last_update) rows, in their order: from the cache where its
+    version is current, the rest decoded from one query."""
     states = {i: cache.get(i, updated) for i, updated in rows}
     missing = [i for i, state in states.items() if state is None]
     if missing:
-        for row in session.execute(select(*_STATE_COLUMNS).where(Incident.id.in_(missing))):
+        for row in session.execute(_STATES, {"ids": missing}):
             state = to_state(row)
             cache.put(state, row.last_update)
             states[row.id] = state
     return [states[i] for i, _ in rows if states[i] is not None]  # type: ignore[misc]
 
 
-def pending_updates(session: Session) -> list[Incident]:
-    return list(session.scalars(select(Incident).where(Incident.pending_update.is_(True))))
+_PENDING = select(*_STATE_COLUMNS, _ic.first_article_id).where(_ic.pending_update.is_(True))
 
 
-def incident_record(session: Session, row: Incident, state: IncidentState) -> dict[str, Any]:
-    """Everything the incident's reports say, merged: the basis of its alert records."""
-    articles = list(session.scalars(select(Article).join(Story, Story.id == Article.story_id)
-                                    .where(Story.incident_id == row.id).order_by(Article.id)))
-    first = session.get(Article, row.first_article_id)
-    ids = [a.id for a in articles] or [row.first_article_id]
+def pending_updates(session: Session) -> list[Any]:
+    """Rows (with ``first_article_id``) of incidents holding a batched update."""
+    return list(session.execute(_PENDING))
+
+
+_A, _S = Article.__table__, Story.__table__
+_MERGED = (select(_A.c.id, _A.c.facts).select_from(_A.join(_S, _S.c.id == _A.c.story_id))
+           .where(_S.c.incident_id == bindparam("incident_id")).order_by(_A.c.id))
+_FIRST = (select(_A.c.id, _A.c.url, _A.c.published_at).select_from(_A.join(_INCIDENTS, _ic.first_article_id == _A.c.id))
+          .where(_ic.id == bindparam("incident_id")))
+_MATCHES = (select(MatchRow.__table__.c.rule, MatchRow.__table__.c.category, MatchRow.__table__.c.words)
+            .where(MatchRow.__table__.c.article_id.in_(bindparam("ids", expanding=True)))
+            .order_by(MatchRow.__table__.c.id))
+_ms = ArticleSource.__table__.c
+_SOURCES = (select(_ms.outlet, _ms.url, _ms.title).where(_ms.article_id.in_(bindparam("ids", expanding=True)))
+            .order_by(_ms.seen_at, _ms.id))
+
+
+def incident_record(session: Session, state: IncidentState) -> dict[str, Any]:
+    """Everything the reports of incident ``state.id`` say, merged: the basis of its alert records."""
+    key = {"incident_id": state.id}
+    articles = session.execute(_MERGED, key).all()
+    first = session.execute(_FIRST, key).first()
+    ids = [a.id for a in articles] or ([first.id] if first else [])  # no story yet: the first report
     facts = [a.facts or {} for a in articles]
-    matches = session.execute(select(MatchRow.rule, MatchRow.category, MatchRow.words)
-                              .where(MatchRow.article_id.in_(ids)).order_by(MatchRow.id))
-    sources = session.scalars(select(ArticleSource).where(ArticleSource.article_id.in_(ids))
-                              .order_by(ArticleSource.seen_at, ArticleSource.id))
+    matches = session.execute(_MATCHES, {"ids": ids}) if ids else []
+    sources = session.execute(_SOURCES, {"ids": ids}) if ids else []
     return {
-        "title": row.title,
+        "title": state.title,
         "url": first.url if first else None,
         "published": first.published_at if first else None,
         "categories": sorted(state.categories, key=_category_order),
@@ -166,7 +213,7 @@ def _merge_claims(claims: Any) -> dict[str, list[Any]]:
     return merged
 
 
-def _unique_sources(rows: Sequence[ArticleSource]) -> list[dict[str, Any]]:
+def _unique_sources(rows: Any) -> list[dict[str, Any]]:
     out, seen = [], set()
     for source in rows:
         key = (source.outlet, source.url)

@@ -24,7 +24,7 @@ from pipeline.eventtime import event_time
 from pipeline.incidents import (IncidentState, Reason, Settings, StoryFacts, absorb, alerted_now, decide,
                                 facts_sets, open_incident, same_event)
 from pipeline.logfmt import log_event
-from pipeline.models import Article, Feed, Incident
+from pipeline.models import Article, Feed
 from pipeline.records import alert_record
 from pipeline.stories import signature
 
@@ -93,16 +93,20 @@ class Processor:
                   story: story_store.StoryRef, result: dict[str, Any], now: datetime,
                   active: list[silences.SilenceRule], outcome: Outcome) -> None:
         facts = _facts(story.id, article, result, now)
-        incident_id = story.incident_id or self._match(session, facts)
-        incident_row = session.get(Incident, incident_id) if incident_id else None
-        state = absorb(incident_store.to_state(incident_row), facts) if incident_row else open_incident(facts)
-        incident_row = incident_store.save(session, state, incident_row, first_article_id=article_id, now=now)
-        if story.incident_id != incident_row.id:
-            story_store.assign(session, story.id, incident_row.id)
-        after = self._notify(session, source, incident_row, state, now, active, outcome)
-        if after != state:
-            incident_store.save(session, after, incident_row, first_article_id=article_id, now=now)
-        self.states.drop(incident_row.id)
+        known = (incident_store.load(session, story.incident_id, self.states) if story.incident_id
+                 else self._match(session, facts))
+        if known is None:  # a new incident: its row first, the alert row refers to it
+            state = incident_store.save(session, open_incident(facts), first_article_id=article_id, now=now)
+            written: IncidentState | None = state
+        else:
+            state, written = absorb(known, facts), None
+        assert state.id is not None
+        if story.incident_id != state.id:
+            story_store.assign(session, story.id, state.id)
+        after = self._notify(session, source, state, now, active, outcome)
+        if after != written:  # one write per incident and article, two when a new one alerts
+            incident_store.save(session, after, first_article_id=article_id, now=now)
+        self.states.put(after, now)
 
     def _story(self, session: Session, article: ParsedArticle, now: datetime) -> story_store.StoryRef:
         sig = signature(article.title, article.text)
@@ -110,14 +114,14 @@ class Processor:
             return story_store.create_story(session, None, now)
         return story_store.find_story(session, sig, now - STORY_WINDOW) or story_store.create_story(session, sig, now)
 
-    def _match(self, session: Session, facts: StoryFacts) -> int | None:
-        """The id of the incident this story reports, if any."""
+    def _match(self, session: Session, facts: StoryFacts) -> IncidentState | None:
+        """The incident this story reports, if any."""
         for candidate in incident_store.candidates(session, facts.event_time, self.window, self.states):
             if same_event(candidate, facts, self.window):
-                return candidate.id
+                return candidate
         return None
 
-    def _notify(self, session: Session, source: Source, row: Incident, state: IncidentState, now: datetime,
+    def _notify(self, session: Session, source: Source, state: IncidentState, now: datetime,
                 active: list[silences.SilenceRule], outcome: Outcome, *, force: bool = False) -> IncidentState:
         reason = decide(state, now, self.settings)
         if force and reason.name == "update_batched":
@@ -128,28 +132,30 @@ class Processor:
             return state
         # Only an alert that would go out needs the merged record (the costly part), and
         # only such an alert is kept, unsent, when a silence or the watch list mutes it.
-        record = incident_store.incident_record(session, row, state)
+        record = incident_store.incident_record(session, state)
         if not silences.in_watch(self.config.watch, record):
             muted: str | None = "outside_watch"
         else:
             muted = "silenced" if silences.silencing(active, record) is not None else None
         if muted:
-            self._alert(session, source, row, record, Reason(muted, reason.event), now, deliver=False)
+            self._alert(session, source, state, record, Reason(muted, reason.event), now, deliver=False)
             return state
-        self._alert(session, source, row, record, reason, now, deliver=True)
+        self._alert(session, source, state, record, reason, now, deliver=True)
         outcome.alerts += 1
         return alerted_now(state, now)
 
-    def _alert(self, session: Session, source: Source, row: Incident, incident: dict[str, Any], reason: Reason,
-               now: datetime, *, deliver: bool) -> None:
-        alert = store.create_alert(session, row.id, reason.event or "new", reason.name, incident["severity"], now)
-        record = alert_record(alert_id=alert.id, incident_id=row.id, event=alert.event, reason=reason.name,
+    def _alert(self, session: Session, source: Source, state: IncidentState, incident: dict[str, Any],
+               reason: Reason, now: datetime, *, deliver: bool) -> None:
+        assert state.id is not None
+        event = reason.event or "new"
+        alert_id = store.create_alert(session, state.id, event, reason.name, incident["severity"], now)
+        record = alert_record(alert_id=alert_id, incident_id=state.id, event=event, reason=reason.name,
                               incident=incident, created_at=now)
-        alert.record = record
+        store.set_alert_record(session, alert_id, record)
         if deliver:
             targets = select_notifiers(record, source.name, source.tags, self.routes, self.notifier_names)
-            store.enqueue(session, alert.id, targets, now)
-        log_event(log, logging.INFO, "alert" if deliver else "alert_held", incident=row.id, kind=alert.event,
+            store.enqueue(session, alert_id, targets, now)
+        log_event(log, logging.INFO, "alert" if deliver else "alert_held", incident=state.id, kind=event,
                   reason=reason.name, severity=record["severity"], sources=record["independent_sources"])
 
     def flush_updates(self, session: Session, now: datetime, *, force: bool = False) -> int:
@@ -159,16 +165,17 @@ class Processor:
         for row in incident_store.pending_updates(session):
             state = incident_store.to_state(row)
             outcome = Outcome()
-            state = self._notify(session, self._first_source(session, row), row, state, now, active, outcome,
-                                 force=force)
-            incident_store.save(session, state, row, first_article_id=row.first_article_id, now=row.last_update)
-            self.states.drop(row.id)
+            state = self._notify(session, self._first_source(session, row.first_article_id), state, now, active,
+                                 outcome, force=force)
+            # last_update stays: a batched update is not news about the event.
+            incident_store.save(session, state, first_article_id=row.first_article_id, now=row.last_update)
+            self.states.put(state, row.last_update)
             sent += outcome.alerts
         return sent
 
-    def _first_source(self, session: Session, row: Incident) -> Source:
+    def _first_source(self, session: Session, first_article_id: int) -> Source:
         """Updates are routed like the incident's first report (its feed and tags)."""
-        article = session.get(Article, row.first_article_id)
+        article = session.get(Article, first_article_id)
         feed = session.get(Feed, article.feed_id) if article else None
         cfg = self.config.feed(feed.name) if feed else None
         return Source(feed_id=feed.id if feed else 0, name=feed.name if feed else "",

@@ -68,12 +68,15 @@ def insert_article(session: Session, feed_id: int, article: ParsedArticle, now: 
     return article_id
 
 
+_SOURCE_KNOWN = select(ArticleSource.__table__.c.id).where(
+    ArticleSource.__table__.c.article_id == bindparam("article_id"),
+    ArticleSource.__table__.c.feed_id == bindparam("feed_id"), ArticleSource.__table__.c.url == bindparam("url"))
+
+
 def add_source(session: Session, article_id: int, feed_id: int, article: ParsedArticle, now: datetime) -> bool:
     """Record that a stored article was also seen here; False when this exact source is known."""
     url = article.url or ""
-    exists = session.scalar(select(ArticleSource.id).where(
-        ArticleSource.article_id == article_id, ArticleSource.feed_id == feed_id, ArticleSource.url == url))
-    if exists is not None:
+    if session.execute(_SOURCE_KNOWN, {"article_id": article_id, "feed_id": feed_id, "url": url}).first():
         return False
     session.execute(_INSERT_SOURCE, {"article_id": article_id, "feed_id": feed_id, "outlet": article.outlet,
                                      "url": url, "title": article.title, "seen_at": now})
@@ -87,19 +90,30 @@ def insert_matches(session: Session, article_id: int, matches: Sequence[dict[str
                                            for m in matches])
 
 
+_ALERTS = Alert.__table__
+_INSERT_ALERT = _ALERTS.insert().returning(_ALERTS.c.id)
+_SET_RECORD = (_ALERTS.update().where(_ALERTS.c.id == bindparam("alert_id"))
+               .values(record=bindparam("alert_record", type_=_ALERTS.c.record.type)))
+_INSERT_DELIVERY = Delivery.__table__.insert()
+
+
 def create_alert(session: Session, incident_id: int, event: str, reason: str, severity: str,
-                 now: datetime) -> Alert:
-    alert = Alert(incident_id=incident_id, event=event, reason=reason, severity=severity, record={},
-                  created_at=now)
-    session.add(alert)
-    session.flush()
-    return alert
+                 now: datetime) -> int:
+    """A new alert row (its record is set once its id is known); returns the id."""
+    return int(session.execute(_INSERT_ALERT, {"incident_id": incident_id, "event": event, "reason": reason,
+                                               "severity": severity, "record": {}, "created_at": now}).scalar_one())
+
+
+def set_alert_record(session: Session, alert_id: int, record: dict[str, Any]) -> None:
+    session.execute(_SET_RECORD, {"alert_id": alert_id, "alert_record": record})
 
 
 def enqueue(session: Session, alert_id: int, notifiers: Iterable[str], now: datetime) -> None:
     """Outbox rows, written in the alert's own transaction so neither exists without the other."""
-    session.add_all(Delivery(alert_id=alert_id, notifier=name, status="pending", attempts=0,
-                             next_attempt_at=now, created_at=now) for name in notifiers)
+    rows = [{"alert_id": alert_id, "notifier": name, "status": "pending", "attempts": 0, "next_attempt_at": now,
+             "created_at": now} for name in notifiers]
+    if rows:
+        session.execute(_INSERT_DELIVERY, rows)
 
 
 _FEEDS = Feed.__table__

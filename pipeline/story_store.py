@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipeline.models import Story, StoryBand
@@ -21,12 +21,18 @@ class StoryRef(NamedTuple):
     incident_id: int | None
 
 
+_st, _sb = Story.__table__.c, StoryBand.__table__.c
+_SHARING_A_BAND = (select(_st.id, _st.incident_id, _st.signature)
+                   .select_from(Story.__table__.join(StoryBand.__table__, _sb.story_id == _st.id))
+                   .where(_sb.band.in_(bindparam("bands", expanding=True)), _sb.created_at >= bindparam("since"))
+                   .distinct())
+_ASSIGN = Story.__table__.update().where(_st.id == bindparam("story_id")).values(
+    incident_id=bindparam("incident", type_=_st.incident_id.type))
+
+
 def find_story(session: Session, sig: Signature, since: datetime) -> StoryRef | None:
     """The most similar recent story sharing a band with ``sig``, if similar enough."""
-    keys = bands(sig)
-    candidates = session.execute(
-        select(Story.id, Story.incident_id, Story.signature).join(StoryBand, StoryBand.story_id == Story.id)
-        .where(StoryBand.band.in_(keys), StoryBand.created_at >= since).distinct())
+    candidates = session.execute(_SHARING_A_BAND, {"bands": bands(sig), "since": since})
     best, best_score = None, 0.0
     for story_id, incident_id, raw in candidates:
         other = Signature.from_bytes(raw)
@@ -48,4 +54,4 @@ def create_story(session: Session, sig: Signature | None, now: datetime) -> Stor
 
 
 def assign(session: Session, story_id: int, incident_id: int) -> None:
-    session.execute(update(Story).where(Story.id == story_id).values(incident_id=incident_id))
+    session.execute(_ASSIGN, {"story_id": story_id, "incident": incident_id})

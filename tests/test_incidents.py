@@ -260,8 +260,8 @@ def test_incident_state_survives_the_database_roundtrip(world):
     with sessions.begin() as s:
         s.add(Article(id=1, feed_id=1, title="t", text="", outlet="o", fingerprint="f", fetched_at=T0))
         s.flush()
-        row = incident_store.save(s, replace(state, pending_update=True), None, first_article_id=1, now=T0)
-        incident_id = row.id
+        saved = incident_store.save(s, replace(state, pending_update=True), first_article_id=1, now=T0)
+        incident_id = saved.id
     with sessions() as s:
         loaded = incident_store.to_state(s.get(Incident, incident_id))
     assert loaded.alerted == state.alerted and loaded.killed() == state.killed()

@@ -180,7 +180,7 @@ def incident_detail(session: Session, incident_id: int, now: datetime, window: t
     if row is None:
         return None
     state = to_state(row)
-    merged = incident_record(session, row, state)  # the same merge the alert records use
+    merged = incident_record(session, state)  # the same merge the alert records use
     article_ids = list(session.scalars(select(Article.id).join(Story, Story.id == Article.story_id)
                                        .where(Story.incident_id == row.id))) or [row.first_article_id]
     return IncidentDetail(
