@@ -46,11 +46,15 @@ def run_once(app: App, *, sleep: float = 0.2) -> CycleReport:
     if feeds:
         # One statement leases them all; a feed a daemon is polling right now is left to it.
         leased = app.ingestor.claim_all(feeds)
-        with ThreadPoolExecutor(max_workers=min(app.config.fetch.concurrency, len(feeds)),
-                                thread_name_prefix="poll") as pool:
-            report.polls = list(pool.map(
-                lambda f: app.ingestor.poll(f, force=True, leased=leased[f.name]) if f.name in leased
-                else PollReport(f.name, "skipped", error="being polled by another process"), feeds))
+        app.ingestor.defer_unchanged = True  # unchanged polls are written together (Ingestor._Pending)
+        try:
+            with ThreadPoolExecutor(max_workers=min(app.config.fetch.concurrency, len(feeds)),
+                                    thread_name_prefix="poll") as pool:
+                report.polls = list(pool.map(
+                    lambda f: app.ingestor.poll(f, force=True, leased=leased[f.name]) if f.name in leased
+                    else PollReport(f.name, "skipped", error="being polled by another process"), feeds))
+        finally:
+            app.ingestor.flush_unchanged(force=True)
     app.ingestor.flush_updates(force=True)  # nothing runs after us to send batched updates later
     deadline = time.monotonic() + app.config.delivery.drain_timeout
     while True:

@@ -38,6 +38,7 @@ class PollLoop:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dispatch", daemon=True)
+        app.ingestor.defer_unchanged = True  # written in batches by this loop (Ingestor.flush_unchanged)
 
     def start(self) -> PollLoop:
         self._thread.start()
@@ -53,6 +54,7 @@ class PollLoop:
         """Polls in flight finish; claimed polls not yet started are dropped (their leases
         end with the daemon's clean stop, so other daemons take them at once)."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.app.ingestor.flush_unchanged(force=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -71,6 +73,10 @@ class PollLoop:
                     with self._guard:
                         self._busy += 1
                     self.pool.submit(self._poll, feed, row)
+            try:
+                self.app.ingestor.flush_unchanged()
+            except Exception:  # noqa: BLE001 (never stop claiming over it; the leases run out)
+                log.exception("writing unchanged polls failed")
             self._wake.wait(self.tick)
 
     def _poll(self, feed: FeedConfig, row: Feed) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -67,6 +68,40 @@ class _FeedState:
     alert_state: str | None  # the feed's open operator alert, if any
 
 
+class _Pending:
+    """Success rows of unchanged polls waiting to be written together.
+
+    A warm cycle is a thousand polls that each only end a lease and move a clock: one
+    transaction and statement each cost more than the fetch's own Python work.
+    Written when ``size`` are waiting, or by ``take`` once the oldest has waited
+    ``linger`` seconds.
+    """
+
+    def __init__(self, size: int = 100, linger: float = 0.5) -> None:
+        self.size, self.linger = size, linger
+        self._rows: list[dict[str, Any]] = []
+        self._since = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, row: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Keep ``row``; returns the batch to write now when it is full."""
+        with self._lock:
+            if not self._rows:
+                self._since = time.monotonic()
+            self._rows.append(row)
+            if len(self._rows) < self.size:
+                return None
+            rows, self._rows = self._rows, []
+            return rows
+
+    def take(self, *, force: bool = False) -> list[dict[str, Any]]:
+        with self._lock:
+            if not self._rows or not (force or time.monotonic() - self._since >= self.linger):
+                return []
+            rows, self._rows = self._rows, []
+            return rows
+
+
 class Ingestor:
     def __init__(self, *, config: Config, sessions: sessionmaker[Session], ruleset: RuleSet, fetcher: Fetcher,
                  clock: Callable[[], datetime], owner: str = "local", rng: random.Random | None = None) -> None:
@@ -81,6 +116,12 @@ class Ingestor:
         self.rng = rng or random.Random()
         self.processor = Processor(config)
         self.operator = Operator(config, sessions, clock)
+        # Unchanged polls (a 304, the same bytes) are written in batches when the caller
+        # turns this on and calls flush_unchanged(): the daemon's poll loop and poll --once.
+        # Their rows only move the feed's clock and end its lease, so losing a batch to a
+        # crash costs a poll again once the leases run out, never data.
+        self.defer_unchanged = False
+        self._unchanged = _Pending()
         bind = sessions.kw.get("bind")
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._writes: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
@@ -231,19 +272,48 @@ class Ingestor:
 
     def _succeeded(self, feed: FeedConfig, state: _FeedState, now: datetime, result: FetchResult,
                    digest: str | None, new: int) -> None:
+        """A poll that found nothing new (304, or the same bytes)."""
+        if self.defer_unchanged and not self._needs_health_check(feed, state):
+            full = self._unchanged.add(self._success_row(feed, state, now, result, digest, new))
+            if full:
+                self._write_unchanged(full)
+            return
         with self.sessions.begin() as session:
             self._record_success(session, feed, state, now, result, digest, new)
 
+    def flush_unchanged(self, *, force: bool = False) -> None:
+        """Write the deferred unchanged polls that have waited long enough (all when ``force``)."""
+        rows = self._unchanged.take(force=force)
+        if rows:
+            self._write_unchanged(rows)
+
+    def _write_unchanged(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            with self.sessions.begin() as session:
+                store.record_successes(session, rows)
+        except SQLAlchemyError:
+            # Nothing was learnt from these polls but their time: their leases run out
+            # and the feeds are polled again, as after a crash.
+            log.exception("recording %d unchanged polls failed", len(rows))
+
     def _record_success(self, session: Session, feed: FeedConfig, state: _FeedState, now: datetime,
                         result: FetchResult, digest: str | None, new: int) -> None:
+        store.record_successes(session, [self._success_row(feed, state, now, result, digest, new)])
+        if self._needs_health_check(feed, state):
+            self._check_health(session, feed, state.id, now)
+
+    def _success_row(self, feed: FeedConfig, state: _FeedState, now: datetime, result: FetchResult,
+                     digest: str | None, new: int) -> dict[str, Any]:
         # The silence clock (expect_every) starts at the first successful poll.
-        store.record_success(session, state.id, owner=self.owner, now=now, next_poll_at=self._next(feed, now, 0, None),
-                             etag=result.etag, last_modified=result.last_modified, body_hash=digest,
-                             status=result.status, new=new, fresh=bool(new or state.first_poll))
+        return store.success_row(state.id, owner=self.owner, now=now, next_poll_at=self._next(feed, now, 0, None),
+                                 etag=result.etag, last_modified=result.last_modified, body_hash=digest,
+                                 status=result.status, new=new, fresh=bool(new or state.first_poll))
+
+    @staticmethod
+    def _needs_health_check(feed: FeedConfig, state: _FeedState) -> bool:
         # A success can only clear an open alert or find the feed silent; with neither
         # possible, skip reading the row back (most polls of a healthy feed).
-        if state.alert_state is not None or feed.expect_every is not None:
-            self._check_health(session, feed, state.id, now)
+        return state.alert_state is not None or feed.expect_every is not None
 
     def _failed(self, feed: FeedConfig, state: _FeedState, error: str, status: int | None,
                 retry_after: float | None, now: datetime) -> PollReport:

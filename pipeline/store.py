@@ -133,12 +133,18 @@ _POLL_SUCCEEDED = (
             lease_until=case((_fc.lease_owner == bindparam("owner"), None), else_=_fc.lease_until)))
 
 
-def record_success(session: Session, feed_id: int, *, owner: str, now: datetime, next_poll_at: datetime,
-                   etag: str | None, last_modified: str | None, body_hash: str | None, status: int | None,
-                   new: int, fresh: bool) -> None:
-    session.execute(_POLL_SUCCEEDED, {"feed_id": feed_id, "etag": etag, "last_modified": last_modified,
-                                      "body_hash": body_hash, "now": now, "status": status,
-                                      "next_poll_at": next_poll_at, "new": new, "fresh": fresh, "owner": owner})
+def success_row(feed_id: int, *, owner: str, now: datetime, next_poll_at: datetime, etag: str | None,
+                last_modified: str | None, body_hash: str | None, status: int | None, new: int,
+                fresh: bool) -> dict[str, Any]:
+    """The parameters of ``_POLL_SUCCEEDED`` for one poll."""
+    return {"feed_id": feed_id, "etag": etag, "last_modified": last_modified, "body_hash": body_hash, "now": now,
+            "status": status, "next_poll_at": next_poll_at, "new": new, "fresh": fresh, "owner": owner}
+
+
+def record_successes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Several polls' successes (``success_row``) in one executemany."""
+    if rows:
+        session.execute(_POLL_SUCCEEDED, list(rows))
 
 
 def record_poll(session: Session, feed_id: int, new_items: int = 0, **values: Any) -> None:

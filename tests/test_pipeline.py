@@ -205,3 +205,69 @@ def test_a_cold_start_over_many_feeds_with_concurrent_polls_stores_everything(fe
     app, report = _run(write_config(feeds, fetch={"concurrency": 8}))
     assert [p.outcome for p in report.polls] == ["new_items"] * 24
     assert sum(p.new for p in report.polls) == 24 * len(DISTINCT_REPORTS)
+
+
+def _feed_row(app: App, name: str) -> Feed:
+    with app.sessions() as session:
+        return session.scalars(select(Feed).where(Feed.name == name)).one()
+
+
+def test_unchanged_polls_are_written_together_when_deferred(feed_server, write_config):
+    body = rss([item(SPORT_TITLE, SPORT_TEXT, "https://sport.example/x")])
+    urls = [feed_server.set(f"/f{n}.xml", body, etag=f'"v{n}"') for n in range(3)]
+    watched = feed_server.set("/watched.xml", body, etag='"w"')
+    feeds = [{"name": f"f{n}", "url": url} for n, url in enumerate(urls)]
+    feeds.append({"name": "watched", "url": watched, "expect_every": "1h"})
+    clock_now = [now()]
+    app = App.build(load_config(write_config(feeds)), clock=lambda: clock_now[0])
+    try:
+        run_once(app)  # first polls: new bodies, written at once
+        polls_before = {f.name: _feed_row(app, f.name).polls for f in app.feeds}
+        clock_now[0] += timedelta(minutes=10)
+        app.ingestor.defer_unchanged = True
+        leased = app.ingestor.claim_all(app.feeds)
+        reports = [app.ingestor.poll(f, force=True, leased=leased[f.name]) for f in app.feeds]
+        assert {r.outcome for r in reports} == {"not_modified"}
+        # Held back: the rows still show the first poll, and this process's leases.
+        row = _feed_row(app, "f0")
+        assert row.polls == polls_before["f0"] and row.lease_owner == app.ingestor.owner
+        # A feed whose silence is watched (expect_every) is written at once: its health is judged in the poll.
+        assert _feed_row(app, "watched").polls == polls_before["watched"] + 1
+        app.ingestor.flush_unchanged()  # the oldest has not waited long enough yet
+        assert _feed_row(app, "f0").polls == polls_before["f0"]
+        app.ingestor.flush_unchanged(force=True)
+        for n in range(3):
+            row = _feed_row(app, f"f{n}")
+            assert row.polls == polls_before[f"f{n}"] + 1 and row.lease_owner is None
+            assert row.last_status == 304 and row.next_poll_at > row.last_polled_at
+            assert row.last_polled_at.replace(tzinfo=None) == clock_now[0].replace(tzinfo=None)
+    finally:
+        app.close()
+
+
+def test_a_full_batch_of_unchanged_polls_is_written_by_the_poll_that_fills_it(feed_server, write_config):
+    body = rss([item(SPORT_TITLE, SPORT_TEXT, "https://sport.example/x")])
+    feeds = [{"name": f"f{n}", "url": feed_server.set(f"/f{n}.xml", body, etag='"v"')} for n in range(5)]
+    app = App.build(load_config(write_config(feeds)))
+    try:
+        run_once(app)
+        app.ingestor.defer_unchanged = True
+        app.ingestor._unchanged.size = 2  # noqa: SLF001 (a small batch, to see it fill)
+        for feed in app.feeds:
+            assert app.ingestor.poll(feed, force=True).outcome == "not_modified"
+        polls = sorted(_feed_row(app, f.name).polls for f in app.feeds)
+        assert polls == [1, 2, 2, 2, 2]  # two full batches written, the fifth still waiting
+        app.ingestor.flush_unchanged(force=True)
+        assert {_feed_row(app, f.name).polls for f in app.feeds} == {2}
+    finally:
+        app.close()
+
+
+def test_poll_once_writes_its_unchanged_polls_before_it_returns(feed_server, write_config):
+    body = rss([item(SPORT_TITLE, SPORT_TEXT, "https://sport.example/x")])
+    config = write_config([{"name": "etag", "url": feed_server.set("/e.xml", body, etag='"v1"')}])
+    _run(config)
+    app, report = _run(config)
+    assert report.polls[0].outcome == "not_modified"
+    row = _feed_row(app, "etag")
+    assert row.polls == 2 and row.lease_owner is None and row.last_status == 304
