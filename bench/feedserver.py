@@ -11,6 +11,11 @@ conditional request, and has control routes for the driver:
 - ``GET /_ctl/seen?link=L`` says when a 200 response first carried that item;
 - ``GET /_ctl/stats`` counts 200 and 304 answers.
 
+It speaks HTTP/1.1 with a Content-Length on every answer that has a body (a 304 has
+none by definition), as real feed servers do, so a client's keep-alive works here:
+an idle connection is closed after ``_KEEP_ALIVE`` seconds, like a server's
+keep-alive timeout.
+
     python -m bench.feedserver --feeds 1000 --items 50   # prints "port N", serves until killed
 """
 
@@ -40,6 +45,9 @@ _PLACES = ("Goris, Armenia", "Kharkiv, Ukraine", "Aleppo, Syria", "Gao, Mali", "
            "Kandahar, Afghanistan", "Goma, DR Congo", "Mogadishu, Somalia", "Maiduguri, Nigeria",
            "Juba, South Sudan", "Khartoum, Sudan", "Marawi, Philippines", "Srinagar, India", "Gaza, Palestine",
            "Tartus, Syria", "Mosul, Iraq", "Ouagadougou, Burkina Faso", "Niamey, Niger", "Bamako, Mali")
+
+
+_KEEP_ALIVE = 60.0  # nginx's default is 75 s; the poller's own idle timeout (30 s) is shorter
 
 
 @dataclass
@@ -112,7 +120,8 @@ class _State:
 def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         disable_nagle_algorithm = True  # else each response can wait 40 ms for an ACK
-        protocol_version = "HTTP/1.0"
+        protocol_version = "HTTP/1.1"  # persistent connections, as real feed servers
+        timeout = _KEEP_ALIVE  # an idle connection is closed (the handler thread ends) after this
 
         def do_GET(self) -> None:  # noqa: N802 (http.server naming)
             url = urlsplit(self.path)
@@ -141,7 +150,7 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 etag = f'"{n}-{feed.version}"'
                 if self.headers.get("If-None-Match") == etag:
                     state.counts["304"] += 1
-                    self.send_response(304)
+                    self.send_response(304)  # no body, so no length needed to keep the connection
                     self.send_header("ETag", etag)
                     self.end_headers()
                     return

@@ -95,7 +95,7 @@ class App:
         fetcher = fetcher or HttpFetcher.create(
             connect_timeout=fetch.connect_timeout, read_timeout=fetch.read_timeout,
             total_timeout=fetch.total_timeout, max_redirects=fetch.max_redirects,
-            user_agent=fetch.user_agent, max_connections=fetch.concurrency)
+            user_agent=fetch.user_agent, max_connections=fetch.concurrency, keep_alive=fetch.keep_alive)
         ingestor = Ingestor(config=config, sessions=sessions, ruleset=ruleset, fetcher=fetcher, clock=clock,
                             owner=identity.id)
         outbox = Outbox(sessions=sessions, notifiers=notifiers, config=config.delivery, clock=clock,

@@ -131,6 +131,8 @@ class FetchConfig(_Strict):
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     max_backoff: timedelta = timedelta(hours=1)
     user_agent: str = "ceasefire-watch/0.1 (+https://github.com/ceasefire-watch)"
+    # Reuse idle connections to the same host (each reuse re-checked): see pipeline/plainhttp.py.
+    keep_alive: bool = True
 
     @field_validator("max_backoff", mode="before")
     @classmethod

@@ -15,10 +15,19 @@ Requests go straight to an httpx transport, not through ``httpx.Client``: the
 client's layers (cookie jar, auth flow, redirect machinery, default headers merged
 per request) cost about as much CPU as the request itself and we need none of them:
 redirects are followed here, by hand, and a feed must not carry cookies from one
-feed to another. The default transport is pipeline.plainhttp (http.client, one
-connection per request: half the CPU of httpx's pool); tests hand in their own.
-Keep-alive stays off: a reused connection would skip the connect-time address
-check and the deadline watchdog, and feeds are polled minutes apart anyway.
+feed to another. The default transport is pipeline.plainhttp (http.client: half the
+CPU of httpx's pool); tests hand in their own.
+
+Keep-alive (``fetch.keep_alive``, on by default): pipeline.plainhttp keeps idle
+connections and sends the same trace event for a reused connection as for a new one,
+so every fetch checks the address it is really talking to against its own policy
+and registers the socket with its own deadline, before its request is written, on
+a connection it opened or one another feed of the same host left. A connection is
+only handed on by a fetch that ended without an error before its deadline
+(``_Watchdog.release``, which also drops the socket from this fetch's watchdog so
+a late deadline cannot cut the next fetch's request). With any other transport
+(which may pool without those checks) requests say ``Connection: close``, as they
+all did before.
 """
 
 from __future__ import annotations
@@ -91,6 +100,7 @@ class _Watchdog:
     guard: Guard
     policy: Policy
     fired: bool = False
+    failed: bool = False  # set when the fetch raised: its connection is closed, never handed on
     streams: list[Any] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -122,6 +132,20 @@ class _Watchdog:
             if self.fired:
                 _shutdown(stream)
 
+    def release(self, stream: Any) -> bool:
+        """Asked by the transport before it pools this fetch's connection for another fetch.
+
+        Yes only if the fetch raised nothing and its deadline has not come (the watchdog
+        may already have shut the socket, or is about to); and then the socket leaves
+        this watchdog, under the lock ``_fire`` takes, so this deadline can never cut a
+        request another fetch sends on it (that fetch registers it with its own)."""
+        with self.lock:
+            if self.fired or self.failed or time.monotonic() >= self.deadline:
+                return False
+            sock = stream.get_extra_info("socket")
+            self.streams = [s for s in self.streams if s.get_extra_info("socket") is not sock]
+            return True
+
 
 def _shutdown(stream: Any) -> None:
     sock = stream.get_extra_info("socket")
@@ -135,7 +159,7 @@ _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, tex
 
 
 class HttpFetcher:
-    """Thread-safe fetcher over one httpx transport (no keep-alive: each fetch owns its sockets)."""
+    """Thread-safe fetcher over one httpx transport (see the module docstring on keep-alive)."""
 
     def __init__(self, transport: httpx.BaseTransport, *, total_timeout: float = 30.0, max_redirects: int = 5,
                  connect_timeout: float = 10.0, read_timeout: float = 20.0, guard: Guard | None = None,
@@ -147,18 +171,21 @@ class HttpFetcher:
         self.read_timeout = read_timeout
         self.guard = guard or Guard()
         self.watchdog = watchdog or deadlines.shared()
-        # Connection: close: the server may close as soon as it has answered (nothing
-        # is ever reused), instead of the pool closing a connection the server keeps.
-        self.headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", "Accept": _ACCEPT,
-                        "Connection": "close"}
+        self.headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate", "Accept": _ACCEPT}
+        if not isinstance(transport, PlainTransport):
+            # Another transport may reuse a connection without sending the trace event the
+            # address check and the deadline hang on: make the server close each one.
+            # PlainTransport says Connection: close itself when its keep-alive is off.
+            self.headers["Connection"] = "close"
 
     @classmethod
     def create(cls, *, connect_timeout: float = 10.0, read_timeout: float = 20.0, total_timeout: float = 30.0,
                max_redirects: int = 5, user_agent: str = "ceasefire-watch", max_connections: int = 16,
-               guard: Guard | None = None, transport: httpx.BaseTransport | None = None) -> HttpFetcher:
+               guard: Guard | None = None, transport: httpx.BaseTransport | None = None,
+               keep_alive: bool = True) -> HttpFetcher:
         # max_connections is kept for callers: fetches at once are bounded by the
-        # polling threads (fetch.concurrency), and PlainTransport has no pool to limit.
-        transport = transport or PlainTransport()
+        # polling threads (fetch.concurrency); PlainTransport bounds only idle connections.
+        transport = transport or PlainTransport(keep_alive=keep_alive)
         return cls(transport, total_timeout=total_timeout, max_redirects=max_redirects,
                    connect_timeout=connect_timeout, read_timeout=read_timeout, guard=guard,
                    user_agent=user_agent)
@@ -195,7 +222,8 @@ class HttpFetcher:
 
     def _send(self, url: str, headers: dict[str, str], watch: _Watchdog) -> httpx.Response:
         request = httpx.Request("GET", _parsed_url(url), headers=headers,
-                                extensions={"timeout": self._timeout(watch.deadline), "trace": watch.trace})
+                                extensions={"timeout": self._timeout(watch.deadline), "trace": watch.trace,
+                                            "keep_alive_release": watch.release, "deadline": watch.deadline})
         return self.transport.handle_request(request)
 
     def _fetch(self, request: FetchRequest, watch: _Watchdog) -> FetchResult:
@@ -216,6 +244,9 @@ class HttpFetcher:
                     url = target
                     continue
                 return self._complete(request, url, response, watch, moved_to)
+            except BaseException:
+                watch.failed = True  # before close() below, which is when the transport asks
+                raise
             finally:
                 response.close()
         return _error(request, f"too many redirects (more than {self.max_redirects})")
