@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", help="per-item: stored articles (default 1k 100k 1M)")
     parser.add_argument("--cold-feeds", type=int, default=50,
                         help="poll: feeds in the cold cycle (default 50, a stand-in; 1000 for the full figure)")
+    parser.add_argument("--cold-mix", nargs="+", choices=["news", "dense"], default=["news", "dense"],
+                        help="poll: cold-cycle text, general news and/or conflict-dense (default both)")
     args = parser.parse_args(argv)
     chosen = args.measures or list(MEASURES)
     print(f"machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}", flush=True)
@@ -44,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         kwargs: dict[str, object] = {"runs": args.runs, "quick": args.quick}
         if name == "per-item" and args.sizes:
             kwargs["sizes"] = args.sizes
-        if name == "poll" and not args.quick:
-            kwargs["cold_feeds"] = args.cold_feeds
+        if name == "poll":
+            kwargs["cold_mixes"] = tuple(args.cold_mix)
+            if not args.quick:
+                kwargs["cold_feeds"] = args.cold_feeds
         found = MEASURES[name](**kwargs)
         figures += found
         print(f"[{name}: {time.perf_counter() - started:.0f} s]\n{table(found)}\n", file=sys.stderr, flush=True)

@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bench.load import _SYNTHETIC, ROOT, Item, make_item, rss, utcnow
+from bench.load import _SYNTHETIC, MIXES, ROOT, Item, make_item, rss, utcnow
 
 # Alerting items for the latency measure: distinct places in distinct countries, so
 # each one opens its own incident and sends a `new` alert at once (an item grouped
@@ -59,11 +59,12 @@ class _Feed:
 
 
 class _State:
-    def __init__(self, feeds: int, items: tuple[int, int], seed: int) -> None:
+    def __init__(self, feeds: int, items: tuple[int, int], seed: int, mix: str = "dense") -> None:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
+        self.mix = mix
         now = utcnow()
-        self.feeds = [_Feed([make_item(self.rng, n, s, now) for s in range(self.rng.randint(*items))])
+        self.feeds = [_Feed([make_item(self.rng, n, s, now, mix=mix) for s in range(self.rng.randint(*items))])
                       for n in range(feeds)]
         for n in range(feeds):
             self._render(n)
@@ -83,7 +84,7 @@ class _State:
         now = utcnow()
         with self.lock:
             for n in chosen:
-                fresh = [make_item(self.rng, n, self._next(), now) for _ in range(new)]
+                fresh = [make_item(self.rng, n, self._next(), now, mix=self.mix) for _ in range(new)]
                 feed = self.feeds[n]
                 feed.items = (fresh + feed.items)[:max(len(feed.items), 50)]  # newest first, at most 50
                 self._render(n)
@@ -184,8 +185,8 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024  # 1,000 feeds polled 8 at a time must never see a refused connect
 
 
-def serve(feeds: int, items: tuple[int, int], seed: int) -> None:
-    httpd = _Server(("127.0.0.1", 0), _handler(_State(feeds, items, seed)))
+def serve(feeds: int, items: tuple[int, int], seed: int, mix: str = "dense") -> None:
+    httpd = _Server(("127.0.0.1", 0), _handler(_State(feeds, items, seed, mix)))
     print(f"port {httpd.server_address[1]}", flush=True)
     httpd.serve_forever()
 
@@ -193,10 +194,10 @@ def serve(feeds: int, items: tuple[int, int], seed: int) -> None:
 class FeedServerProcess:
     """The feed server in a child process; ``url(n)`` is feed n, ``ctl`` posts to it."""
 
-    def __init__(self, feeds: int, items: tuple[int, int] = (20, 200), seed: int = 1) -> None:
+    def __init__(self, feeds: int, items: tuple[int, int] = (20, 200), seed: int = 1, mix: str = "dense") -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.feedserver", "--feeds", str(feeds), "--items", str(items[0]),
-             str(items[1]), "--seed", str(seed)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             str(items[1]), "--seed", str(seed), "--mix", mix], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until every feed is rendered
         if not line.startswith("port "):
@@ -258,8 +259,10 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=100)
     parser.add_argument("--items", type=int, nargs=2, default=(20, 200), metavar=("MIN", "MAX"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--mix", choices=MIXES, default="dense",
+                        help="dense: conflict reports (almost every item fires a rule); news: general news")
     args = parser.parse_args()
-    serve(args.feeds, (args.items[0], args.items[1]), args.seed)
+    serve(args.feeds, (args.items[0], args.items[1]), args.seed, args.mix)
 
 
 if __name__ == "__main__":

@@ -152,8 +152,12 @@ def acled_notes(limit: int | None = None) -> list[str]:
     return notes[:limit] if limit else notes
 
 
-def make_item(rng: random.Random, feed: int, serial: int, now: datetime, *, full: bool = False) -> Item:
-    head, text = full_article(rng) if full else title_summary(rng)
+MIXES = ("dense", "news")  # conflict-dense (title_summary: almost every item fires) or news_mix
+
+
+def make_item(rng: random.Random, feed: int, serial: int, now: datetime, *, full: bool = False,
+              mix: str = "dense") -> Item:
+    head, text = full_article(rng) if full else news_mix(rng) if mix == "news" else title_summary(rng)
     link = f"http://news{feed % 97}.example/{feed}/{serial}-{rng.randrange(10**9)}"
     published = now - timedelta(minutes=rng.uniform(0, 600))
     return Item(guid=link, title=head, summary=text, link=link, published=published)
