@@ -40,10 +40,11 @@ ATTACK = frozenset("fired firing fire shelled shelling attacked attacking struck
                    "shot".split())
 
 CUES = REPORT | DENY | ACCUSE | ATTACK
+PARTY_KINDS = ("country", "actor")  # the entities that can be a party
 _ORGAN_OR_OF = ORGAN | {"of"}
 
 
-@dataclass
+@dataclass(slots=True)  # several per article: slots make them cheaper to build
 class Party:
     name: str            # display: "Azerbaijan" or "Armenia's Defense Ministry"
     party: str           # the country or actor name: "Azerbaijan"
@@ -79,10 +80,10 @@ def _display(cased: list[str], first: int, last: int) -> str:
 def party(m: Mention, tokens: list[str], cased: list[str]) -> Party | None:
     """The mention and the organ words around it, if it names a party."""
     entity = m.entities[0]
-    if entity.kind not in ("country", "actor"):
+    if entity.kind not in PARTY_KINDS:
         return None
-    first, last = m.first, m.first + m.words - 1
-    while last + 1 < len(tokens) and tokens[last + 1] in ORGAN and last - m.first < 6:
+    first, last, count = m.first, m.first + m.words - 1, len(tokens)
+    while last + 1 < count and tokens[last + 1] in ORGAN and last - m.first < 6:
         last += 1
     # "(the military forces | ministry of defense) of Armenia"
     if first >= 2 and tokens[first - 1] == "of" and tokens[first - 2] in STATE:
@@ -92,10 +93,12 @@ def party(m: Mention, tokens: list[str], cased: list[str]) -> Party | None:
     while tokens[last] in ("s", "of"):
         last -= 1
     around = tokens[first:m.first] + tokens[m.first + m.words:last + 1]
-    state = any(t in STATE for t in around) or entity.kind == "actor"
+    state = not STATE.isdisjoint(around) or entity.kind == "actor"
     kind = "state" if entity.kind == "country" else entity.role or "actor"
-    return Party(_display(cased, first, last), entity.name, entity.country, kind,
-                 first, last, state, state or bool(around))
+    # Most parties are one word ("Russia", "Ukrainian"): displayed as written.
+    name = cased[first] if first == last else _display(cased, first, last)
+    return Party(name, entity.name, entity.country, kind, first, last, state,
+                 state or bool(around))
 
 
 def _near_after(parties: list[Party], index: int, span: int) -> Party | None:
@@ -146,9 +149,10 @@ def _add(items: list[str], name: str) -> None:
         items.append(name)
 
 
-def sentence_bounds(tokens: list[str]) -> list[tuple[int, int]]:
+def sentence_bounds(tokens: list[str], last: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) token indexes of each sentence, up to sentence ``last`` if given."""
     bounds, start = [], 0
-    while True:
+    while last is None or len(bounds) <= last:
         try:
             end = tokens.index(SENTENCE_BREAK, start)
         except ValueError:
@@ -156,3 +160,4 @@ def sentence_bounds(tokens: list[str]) -> list[tuple[int, int]]:
             return bounds
         bounds.append((start, end))
         start = end + 1
+    return bounds

@@ -50,6 +50,9 @@ class Found:
     countries: list[str] = field(default_factory=list)
 
 
+_BLANKS = re.compile(r"[ \t]+")
+
+
 def _run_of_capitals(field_text: str, tokens: list[str], cased: list[str], m: Mention,
                      known: set[tuple[int, int]], ignore: frozenset[str]) -> bool:
     """Is this one-word name glued to another capitalised word ("Antony Blinken")?
@@ -67,7 +70,7 @@ def _run_of_capitals(field_text: str, tokens: list[str], cased: list[str], m: Me
     spans = locate_words(field_text, words)
     ordered = [spans[w] for w in sorted(spans)]
     # Glued when only spaces separate them: "Goris, Kapan" is a list, not a name.
-    return any(re.fullmatch(r"[ \t]+", field_text[a[1]:b[0]] or "x")
+    return any(_BLANKS.fullmatch(field_text[a[1]:b[0]] or "x")
                for a, b in zip(ordered, ordered[1:]))
 
 
@@ -102,6 +105,12 @@ OBJECT_AFTER = frozenset(["", SENTENCE_BREAK, "in", "near", "and", "on", "using"
                           "early", "late", "at", "amid", "causing", "but", "as", "during"])
 
 
+_CUE_BEFORE_UNLISTED = CUE_BEFORE | {"on", "rural"}
+# The cues without which _unlisted places nothing, unless the word after is "in" or
+# one of UNLISTED_AFTER: it returns early on the rest.
+_PLACING_CUES = DESIGNATORS | ATTACKED | STRONG_BEFORE
+
+
 def _country_of(gaz: Gazetteer, m: Mention | None, context: set[str]) -> str | None:
     """The country of a known place or region mention, else None."""
     if m is None:
@@ -123,6 +132,8 @@ def _unlisted(gaz: Gazetteer, m: Mention, tokens: list[str], cased: list[str],
     cue = tokens[before] if before >= 0 else ""
     end = m.first + m.words
     after = tokens[end] if end < len(tokens) else ""
+    if after != "in" and after not in UNLISTED_AFTER and cue not in _PLACING_CUES:
+        return None  # no wording below can place it: most unknown names (people, bodies)
     skip = 1 + (tokens[end + 1] in ("al", "el", "the") if end + 1 < len(tokens) else 0)
     nxt = at.get((m.field, end + skip)) if after == "in" else at.get((m.field, end))
     where = _country_of(gaz, nxt, context)
@@ -130,7 +141,7 @@ def _unlisted(gaz: Gazetteer, m: Mention, tokens: list[str], cased: list[str],
     if after == "in" and where:
         # "shelled Dardara in al-Hasakeh": a name placed inside a known place or region.
         return Entity("place", name, where)
-    if after in UNLISTED_AFTER and (cue in CUE_BEFORE | {"on", "rural"} or the
+    if after in UNLISTED_AFTER and (cue in _CUE_BEFORE_UNLISTED or the
                                     and after in THE_AFTER):
         # "in Al Wahabiyah frontline", "blocked the Halba highway"
         return Entity("place", name, where)
@@ -216,8 +227,11 @@ def resolve(gaz: Gazetteer, mentions: list[Mention], fields: tuple[str, str],
     """Keep the supported mentions; fill places and countries in order of mention."""
     context = {e.country for m in mentions for e in m.entities if e.country}
     at = {(m.field, m.first): m for m in mentions}
-    known = {(m.field, j) for m in mentions if m.entities or m.rows
-             for j in range(m.first, m.first + m.words)}
+    # The words of the names known before any mention is resolved (resolving fills
+    # more in). Only _run_of_capitals reads them, for few mentions: the set of words is
+    # built from this snapshot when it first does.
+    named = [(m.field, m.first, m.words) for m in mentions if m.entities or m.rows]
+    known: set[tuple[int, int]] | None = None
     found = Found()
     for m in mentions:
         tokens = token_lists[m.field]
@@ -239,9 +253,14 @@ def resolve(gaz: Gazetteer, mentions: list[Mention], fields: tuple[str, str],
             m.entities = (Entity("place", name, place.country),)
         elif m.rows:
             best = _choose(gaz, m.rows, context)
-            if m.words == 1 and (not _supported(m, tokens, context, best) or _run_of_capitals(
-                    fields[m.field], tokens, cased_lists[m.field], m, known, _ignored(gaz))):
-                continue
+            if m.words == 1:
+                if not _supported(m, tokens, context, best):
+                    continue
+                if known is None:
+                    known = {(f, j) for f, first, words in named for j in range(first, first + words)}
+                if _run_of_capitals(fields[m.field], tokens, cased_lists[m.field], m, known,
+                                    _ignored(gaz)):
+                    continue
             m.entities = (best,)
         if _speaks(m, tokens):
             # "Moscow said", "Washington urged": a government, not where it happened.

@@ -11,7 +11,14 @@ from functools import cached_property
 from typing import Any
 
 from rules.agreements import PartySeen
-from rules.claims import Claims, Party, party, sentence_bounds, sentence_claims
+from rules.claims import (
+    PARTY_KINDS,
+    Claims,
+    Party,
+    party,
+    sentence_bounds,
+    sentence_claims,
+)
 from rules.entities import Found, resolve, scan
 from rules.gazetteer import Entity, Gazetteer
 from rules.schema import Rule
@@ -24,21 +31,25 @@ class Entities:
     found: Found = field(default_factory=Found)
     actors: list[dict[str, Any]] = field(default_factory=list)
     claims: Claims = field(default_factory=Claims)
-    entities_by_unit: dict[Unit, list[Entity]] = field(default_factory=dict)
 
     @cached_property
     def units(self) -> dict[Unit, PartySeen]:
         """Who and where each sentence names; only agreements in force need this, so it
-        is built when first asked for."""
+        is built (and the entities grouped by sentence) when first asked for."""
+        entities_by_unit: dict[Unit, list[Entity]] = {}
+        for m in self.found.mentions:
+            entities_by_unit.setdefault((m.field, m.sentence), []).extend(m.entities)
         return {unit: PartySeen(
             frozenset(e.country for e in ents if e.country),
             frozenset(e.name.lower() for e in ents if e.kind in ("actor", "country")),
             frozenset(e.name.lower() for e in ents if e.kind in ("place", "region")))
-            for unit, ents in self.entities_by_unit.items()}
+            for unit, ents in entities_by_unit.items()}
 
     def places_record(self) -> list[dict[str, Any]]:
-        return [{"name": p.name, "country": p.country, "lat": _round(p.lat),
-                 "lon": _round(p.lon)} for p in self.found.places]
+        # (_round inline: a call per coordinate costs as much as the rounding)
+        return [{"name": p.name, "country": p.country,
+                 "lat": None if p.lat is None else round(p.lat, 4),
+                 "lon": None if p.lon is None else round(p.lon, 4)} for p in self.found.places]
 
     def allows(self, rule: Rule) -> bool:
         """Do the rule's entity conditions (countries_any, places_in, actors_any) hold?"""
@@ -53,10 +64,6 @@ class Entities:
         return True
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
 def _tokens(norms: tuple[tuple[str, str], ...]) -> tuple[list[list[str]], list[list[str]]]:
     tokens = [norm.split() for norm, _ in norms]
     cased = [c.split() for _, c in norms]
@@ -65,27 +72,25 @@ def _tokens(norms: tuple[tuple[str, str], ...]) -> tuple[list[list[str]], list[l
 
 def extract(gaz: Gazetteer, fields: tuple[str, str],
             norms: tuple[tuple[str, str], ...]) -> Entities:
-    tokens, cased = _tokens(norms)
     mentions = [m for no in range(len(fields)) for m in scan(gaz, no, norms[no][1])]
     if not mentions:
         return Entities()
+    tokens, cased = _tokens(norms)  # only needed around names
     found = resolve(gaz, mentions, fields, (tokens[0], tokens[1]), (cased[0], cased[1]))
     out = Entities(found)
     by_unit: dict[Unit, list[Party]] = {}
-    entities_by_unit: dict[Unit, list[Entity]] = {}
     for m in found.mentions:
-        unit = (m.field, m.sentence)
-        entities_by_unit.setdefault(unit, []).extend(m.entities)
-        p = party(m, tokens[m.field], cased[m.field])
-        if p is not None:
-            by_unit.setdefault(unit, []).append(p)
+        if m.entities[0].kind in PARTY_KINDS:  # party() is None for the others
+            p = party(m, tokens[m.field], cased[m.field])
+            if p is not None:
+                by_unit.setdefault((m.field, m.sentence), []).append(p)
     for no in sorted({f for f, _ in by_unit}):  # fields with parties, title first
-        for sentence, (start, end) in enumerate(sentence_bounds(tokens[no])):
+        last = max(s for f, s in by_unit if f == no)  # no claims after its last party
+        for sentence, (start, end) in enumerate(sentence_bounds(tokens[no], last)):
             parties = by_unit.get((no, sentence))
             if parties:
                 sentence_claims(parties, tokens[no], start, end, out.claims)
     out.actors = _actors(by_unit, out.claims)
-    out.entities_by_unit = entities_by_unit
     return out
 
 

@@ -42,13 +42,18 @@ class Article:
 
     def __init__(self, compiled: Compiled, fields: tuple[str, str], norms: tuple[str, str]) -> None:
         self.fields = fields
-        self.pieces = tuple(norm.split(SENTENCE_BREAK) if norm else [] for norm in norms)
+        # Two fields, title and text: written out, not looped (this runs for every item).
+        title, text = norms
+        pieces = self.pieces = (title.split(SENTENCE_BREAK) if title else [],
+                                text.split(SENTENCE_BREAK) if text else [])
         automaton, shift = compiled.automaton, compiled.layout.shift
-        scan = automaton.iter if automaton is not None else None
-        # OR of the packed values, then the key sizes in the low bits shifted away.
-        self.masks: tuple[list[int], ...] = tuple(
-            [reduce(or_, map(_VALUE, scan(piece)), 0) >> shift for piece in pieces] if scan else []
-            for pieces in self.pieces)
+        masks: tuple[list[int], ...] = ([], [])
+        if automaton is not None:
+            scan = automaton.iter
+            # OR of the packed values, then the key sizes in the low bits shifted away.
+            masks = ([reduce(or_, map(_VALUE, scan(piece)), 0) >> shift for piece in pieces[0]],
+                     [reduce(or_, map(_VALUE, scan(piece)), 0) >> shift for piece in pieces[1]])
+        self.masks = masks
         self._compiled = compiled
         self._located: dict[Unit, list[Hit]] = {}
         self._bases: dict[int, list[int]] = {}

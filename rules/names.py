@@ -72,20 +72,28 @@ def scan(gaz: Gazetteer, field_no: int, cased_text: str) -> list[Mention]:
     out: list[Mention] = []
     cache = gaz.runs
     index, sentence, pos = -1, 0, 0
+    count = cased_text.count
     for run in _RUN.finditer(cased_text):
-        start = run.start()  # the space before the run's first word
-        index += cased_text.count(" ", pos, start + 1)
-        sentence += cased_text.count(SENTENCE_BREAK, pos, start)
-        pos = start + 1
-        words, after = run.group(0), run.group(1)
+        words, after = run.group(0, 1)
         key = words + "/" + after  # no word holds a "/": the normalizer split there
         found = cache.get(key)
         if found is None:
             if len(cache) >= RUN_CACHE_SIZE:
                 cache.clear()
             found = cache[key] = _scan_run(gaz, words[1:].split(" "), after.split(" ")[1:])
-        for item in found:
-            out.append(_mention(field_no, sentence, index, item))
+        if not found:
+            # A run that names nothing ("The", "On Monday"): the counts below are sums
+            # over the text so far, so they catch up at the next run that does.
+            continue
+        start = run.start()  # the space before the run's first word
+        index += count(" ", pos, start + 1)
+        # (the character at a previous run's start, skipped here, is a space)
+        sentence += count(SENTENCE_BREAK, pos, start)
+        pos = start + 1
+        for first, size, entities, rows, fallback in found:  # _mention, inline
+            out.append(Mention(field_no, sentence, index + first, size, entities, rows,
+                               None if fallback is None
+                               else _mention(field_no, sentence, index, fallback)))
     return out
 
 
@@ -99,8 +107,11 @@ def _scan_run(gaz: Gazetteer, run: list[str], after: list[str]) -> tuple[Found, 
     """The names that start in one run (and may end in the words after it), left to
     right, longest first."""
     cased = run + after
-    # The words as the matcher's text has them: lower case, accents folded.
-    tokens = [t.lower() if t.isascii() else fold(t.lower()) for t in cased]
+    # The words as the matcher's text has them: lower case, accents folded (ASCII
+    # words, the most, lower-cased together: folding leaves them as they are).
+    joined = " ".join(cased)
+    tokens = (joined.lower().split(" ") if joined.isascii()
+              else [t.lower() if t.isascii() else fold(t.lower()) for t in cased])
     out: list[Found] = []
     stop, count, skip_to = gaz.stop, len(tokens), 0
     for i in range(len(run)):
@@ -118,9 +129,8 @@ def _scan_run(gaz: Gazetteer, run: list[str], after: list[str]) -> tuple[Found, 
                 out.append((i, n, (), (), None))
             skip_to = i + n
             continue
-        found = None
-        if longest > 1 or token in gaz.curated or token in gaz.places:
-            found = _lookup(gaz, i, tokens, cased, longest)
+        # (a word in neither table gives None here too: no lookup is done twice)
+        found = _lookup(gaz, i, tokens, cased, longest)
         if found is not None and (found[1] > 1 or not _merges(found, i + 1, tokens, cased, gaz)):
             out.append(found)
             skip_to = i + found[1]
@@ -151,8 +161,9 @@ def _lookup(gaz: Gazetteer, i: int, tokens: list[str], cased: list[str],
             # news mostly means the town; the choice among towns comes later.
             if ents and not (key in places and all(e.kind == "region" for e in ents)):
                 return (i, n, ents, (), None)
-        if key in places:
-            return (i, n, (), gaz.place_rows(key), None)
+        rows = gaz.place_rows(key)  # () when the key is no place: one lookup, not two
+        if rows:
+            return (i, n, (), rows, None)
     return None
 
 
