@@ -139,7 +139,9 @@ class Processor:
             muted = "silenced" if silences.silencing(active, record) is not None else None
         if muted:
             self._alert(session, source, state, record, Reason(muted, reason.event), now, deliver=False)
-            return state
+            # Held, not sent: what was last told stays as it was, but a batched update is
+            # settled (else every flush would hold it again, a new alert row each time).
+            return replace(state, pending_update=False)
         self._alert(session, source, state, record, reason, now, deliver=True)
         outcome.alerts += 1
         return alerted_now(state, now)

@@ -211,6 +211,23 @@ def test_silenced_alerts_are_stored_not_sent_and_unsilenced_later(world):
     assert alerts(world)[-1][:2] == ("new", "first_notification")
 
 
+def test_a_batched_update_muted_by_a_silence_is_held_once_not_at_every_flush(world):
+    sessions, processor = world
+    feed_in(world, [(article("A", REWRITES[0][1], "Shelling of the towns.", "https://a.example/m", T0),
+                     result(["shelling"]))], T0)
+    feed_in(world, [(article("B", REWRITES[3][1], "Goris and Kapan shelled, Yerevan said.", "https://b.example/m",
+                             T0 + FIVE), result(["shelling"]))], T0 + FIVE)  # a second source: batched
+    with sessions.begin() as s:
+        silences.add(s, categories=["shelling"], countries=["am"], places=None, until=T0 + 5 * HOUR,
+                     reason="known flare-up", now=T0 + FIVE)
+    with sessions.begin() as s:
+        assert processor.flush_updates(s, T0 + 4 * FIVE) == 0
+        assert processor.flush_updates(s, T0 + 8 * FIVE) == 0
+        assert processor.flush_updates(s, T0 + 12 * FIVE, force=True) == 0
+        assert s.scalars(select(Incident.pending_update)).all() == [False]
+    assert alerts(world) == [("new", "first_notification", 1), ("update", "silenced", 2)]
+
+
 def test_outside_watch_is_stored_with_its_reason(tmp_path):
     config = parse_config(CONFIG + "watch: {countries: [UA]}\n", "test", tmp_path)
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
