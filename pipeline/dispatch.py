@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pipeline.app import App
 from pipeline.config import FeedConfig
-from pipeline.models import Feed
+from pipeline.leases import FeedRow
 
 log = logging.getLogger("cfwatch.daemon")
 
@@ -79,7 +79,7 @@ class PollLoop:
                 log.exception("writing unchanged polls failed")
             self._wake.wait(self.tick)
 
-    def _poll(self, feed: FeedConfig, row: Feed) -> None:
+    def _poll(self, feed: FeedConfig, row: FeedRow) -> None:
         try:
             report = self.app.ingestor.poll(feed, leased=row)
             if report.alerts:

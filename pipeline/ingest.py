@@ -126,7 +126,7 @@ class Ingestor:
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._writes: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
 
-    def claim_due(self, feeds: dict[str, FeedConfig], limit: int) -> list[tuple[FeedConfig, Feed]]:
+    def claim_due(self, feeds: dict[str, FeedConfig], limit: int) -> list[tuple[FeedConfig, leases.FeedRow]]:
         """Lease up to ``limit`` due feeds for this process (the daemon's dispatcher)."""
         if self._strays is None:  # feed rows the config no longer names: never claimed
             with self.sessions.begin() as session:
@@ -143,14 +143,14 @@ class Ingestor:
                                         .values(**leases.release_values(self.owner)))
         return claimed
 
-    def claim_all(self, feeds: list[FeedConfig]) -> dict[str, Feed]:
+    def claim_all(self, feeds: list[FeedConfig]) -> dict[str, leases.FeedRow]:
         """Lease every feed no other process is polling now, due or not (``poll --once``)."""
         with self.sessions.begin() as session:
             rows = leases.claim(session, self.owner, [f.name for f in feeds], self.clock(), self.lease,
                                 limit=len(feeds), force=True)
         return {row.name: row for row in rows}
 
-    def poll(self, feed: FeedConfig, *, force: bool = False, leased: Feed | None = None) -> PollReport:
+    def poll(self, feed: FeedConfig, *, force: bool = False, leased: leases.FeedRow | None = None) -> PollReport:
         """Poll one feed; never raises for the feed's own faults (they are stored on it).
 
         ``leased`` is the feed's row as the dispatcher claimed it; without it the feed is
@@ -248,7 +248,7 @@ class Ingestor:
         return self.ruleset.classify(article.title, article.text, when=article.published)
 
     @staticmethod
-    def _state_of(feed: FeedConfig, row: Feed) -> _FeedState:
+    def _state_of(feed: FeedConfig, row: leases.FeedRow) -> _FeedState:
         url = row.moved_url if row.moved_url and row.moved_from == feed.url else feed.url
         return _FeedState(row.id, row.etag, row.last_modified, row.body_hash, row.next_poll_at,
                           row.error_count, row.last_success_at is None, url, row.gone_url == feed.url,
