@@ -57,7 +57,23 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE: a transaction that reads and then writes takes the write lock at
+        # once, instead of failing to upgrade when another writer got there first. A
+        # reader (``reading``) starts a deferred one: in WAL it waits for no writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "cfwatch_read_only"
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read.
+
+    On SQLite they do not take the write lock (see ``_begin``): a poll's "already
+    stored?" lookup, made before its rules run, does not wait for other polls' writes
+    (with 8 polling threads on a cold start that wait was a sixth of the time).
+    Other databases are unaffected."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def head_revision() -> str:

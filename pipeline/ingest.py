@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import feedhealth, leases, locks, store
+from pipeline import db, feedhealth, leases, locks, store
 from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
@@ -123,6 +123,7 @@ class Ingestor:
         self.defer_unchanged = False
         self._unchanged = _Pending()
         bind = sessions.kw.get("bind")
+        self._reads = sessionmaker(db.reading(bind)) if bind is not None else sessions
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._writes: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
 
@@ -213,7 +214,7 @@ class Ingestor:
                 parsed: ParsedFeed, now: datetime) -> PollReport:
         report = PollReport(feed.name, "new_items", result.status, items=len(parsed.articles))
         all_keys = [k for a in parsed.articles for k in a.keys]
-        with self.sessions.begin() as session:
+        with self._reads.begin() as session:  # only reads: waits for no writer
             known = store.known_keys(session, all_keys)
         # Rules run outside the write transaction; only articles not seen before.
         results = {id(a): self._classify(a).to_record()

@@ -18,10 +18,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
 
 from pipeline import daemons, leases, locks, outbox_store
 from pipeline.config import DeliveryConfig
-from pipeline.db import make_engine, migrate
+from pipeline.db import make_engine, migrate, reading
 from pipeline.models import Alert, Article, ArticleKey, Base, Daemon, Delivery, Feed, Incident
 from pipeline.outbox import Outbox
 
@@ -269,6 +270,25 @@ def test_processing_is_one_writer_at_a_time(sessions):
         t.join(30)
     (a0, a1), (b0, b1) = sorted(spans)
     assert b0 >= a1 - 0.01
+
+
+def test_a_read_only_transaction_waits_for_no_writer(sessions):
+    """A poll's "already stored?" lookup reads while another poll's write transaction is open."""
+    reads = sessionmaker(reading(sessions.kw["bind"]))
+    _feeds(sessions, 1)
+    with sessions.begin() as writer:
+        writer.execute(update(Feed).values(polls=Feed.polls + 1))  # holds the write lock until the end
+        seen: list[int] = []
+
+        def read() -> None:
+            with reads.begin() as s:
+                seen.append(s.execute(select(Feed.polls)).scalar_one())
+
+        started = time.monotonic()
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join(10)
+        assert seen == [0] and time.monotonic() - started < 2  # the committed value, at once
 
 
 def test_daemon_rows_keep_host_pid_and_role(sessions):
