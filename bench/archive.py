@@ -7,7 +7,9 @@ means a longer history, not a busier recent window: that is the claim under test
 ("the cost per article does not grow with the archive").
 
 What is stored, per article: one row, three identity keys, one source; every third
-article has a story (32 LSH band rows) and every twentieth an incident. The newest
+article has a story (32 LSH band rows while it is within the story window: the daemon
+prunes older bands, so a large archive holds the bands of its last three days only)
+and every twentieth an incident. The newest
 ``REAL`` stories carry real signatures of generated news text so that new items can
 find near-duplicates; older ones carry random signatures and band keys, which is
 what hashed bands look like to the index.
@@ -27,6 +29,7 @@ import numpy as np
 
 from bench.load import title_summary
 from pipeline.db import make_engine, migrate
+from pipeline.process import STORY_WINDOW
 from pipeline.stories import BANDS, bands, signature
 
 PER_DAY = 5000
@@ -87,6 +90,7 @@ def _articles(con: sqlite3.Connection, size: int, now: datetime, recent: list[tu
 
 def _stories(con: sqlite3.Connection, size: int, now: datetime, recent: list[tuple[str, str]]) -> None:
     count = (size + 2) // 3
+    window_start = (now - STORY_WINDOW).strftime(_FMT)
     real = {count - 1 - i: signature(*recent[i]) for i in range(min(len(recent), count))}
     rng = np.random.default_rng(7)
     for part in _chunks(count):
@@ -98,7 +102,8 @@ def _stories(con: sqlite3.Connection, size: int, now: datetime, recent: list[tup
             raw = sig.to_bytes() if sig is not None else b"b" + random_sigs[i].astype("<u4").tobytes()
             rows.append((s + 1, raw, when))
             keys = set(bands(sig)) if sig is not None else rng.integers(-2**62, 2**62, BANDS).tolist()
-            bands_ += [(int(k), s + 1, when) for k in keys]
+            if when >= window_start:  # older bands are pruned by the daemon (Ingestor.prune_story_index)
+                bands_ += [(int(k), s + 1, when) for k in keys]
         con.executemany("INSERT INTO stories (id, signature, created_at) VALUES (?,?,?)", rows)
         bands_.sort()  # index order: appends to the B-tree instead of random page splits
         con.executemany("INSERT OR IGNORE INTO story_bands (band, story_id, created_at) VALUES (?,?,?)", bands_)

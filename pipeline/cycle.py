@@ -56,6 +56,7 @@ def run_once(app: App, *, sleep: float = 0.2) -> CycleReport:
         finally:
             app.ingestor.flush_unchanged(force=True)
     app.ingestor.flush_updates(force=True)  # nothing runs after us to send batched updates later
+    app.ingestor.prune_story_index()  # nor to keep the story index to its window
     deadline = time.monotonic() + app.config.delivery.drain_timeout
     while True:
         report.delivery.add(app.outbox.deliver_due())

@@ -64,6 +64,7 @@ def build_scheduler(app: App) -> BackgroundScheduler:
     )
     scheduler.add_job(_flush_job, "interval", args=(app,), id="incident-updates", seconds=30)
     scheduler.add_job(_health_job, "interval", args=(app,), id="delivery-health", seconds=60)
+    scheduler.add_job(_prune_job, "interval", args=(app,), id="story-index", minutes=10)
     return scheduler
 
 
@@ -81,6 +82,17 @@ def _health_job(app: App) -> None:
                 app.ingestor.operator.report_failed_deliveries()
     except Exception:
         log.exception("reporting failed deliveries crashed")
+
+
+def _prune_job(app: App) -> None:
+    try:
+        with singleton(app.engine, "story-index") as mine:
+            if mine:
+                dropped = app.ingestor.prune_story_index()
+                if dropped:
+                    log.info("dropped %d story band rows past the story window", dropped)
+    except Exception:
+        log.exception("pruning the story index crashed")
 
 
 def run_daemon(app: App, stop: threading.Event | None = None) -> int:

@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import db, feedhealth, leases, locks, store
+from pipeline import db, feedhealth, leases, locks, store, story_store
 from pipeline.articles import ParsedArticle
 from pipeline.config import Config, FeedConfig
 from pipeline.fetch import Fetcher, FetchRequest, FetchResult
@@ -32,11 +32,13 @@ from pipeline.logfmt import log_event
 from pipeline.models import Feed
 from pipeline.operator import Operator
 from pipeline.parse import NotAFeed, ParsedFeed, parse_feed
-from pipeline.process import Processor, Source
+from pipeline.process import STORY_WINDOW, Processor, Source
 from pipeline.schedule import next_poll
 from rules import RuleSet
 
 log = logging.getLogger("cfwatch.poll")
+_PRUNE_MARGIN = timedelta(hours=1)  # daemons' clocks may differ a little
+_PRUNE_CHUNK = 2000  # story_store.prune_bands' default
 
 
 @dataclass
@@ -244,6 +246,19 @@ class Ingestor:
         with self._writes, self.sessions.begin() as session:
             locks.hold_for_transaction(session, "process")
             return self.processor.flush_updates(session, self.clock(), force=force)
+
+    def prune_story_index(self) -> int:
+        """Drop story bands past the story window, a chunk per transaction (short write
+        locks); returns how many went. Run by the daemon every few minutes and by
+        ``poll --once``; cheap when there is nothing to drop (an index range)."""
+        before = self.clock() - STORY_WINDOW - _PRUNE_MARGIN
+        dropped = 0
+        while True:
+            with self._writes, self.sessions.begin() as session:
+                count = story_store.prune_bands(session, before)
+            dropped += count
+            if count < _PRUNE_CHUNK:
+                return dropped
 
     def _classify(self, article: ParsedArticle) -> Any:
         return self.ruleset.classify(article.title, article.text, when=article.published)

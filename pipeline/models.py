@@ -154,7 +154,9 @@ class StoryBand(Base):
     __tablename__ = "story_bands"
     band: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed for pruning: bands older than the story window are never looked up again
+    # (pipeline.story_store.prune_bands), so the index stays the size of the window.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Incident(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from pipeline.models import Story, StoryBand
@@ -55,3 +55,21 @@ def create_story(session: Session, sig: Signature | None, now: datetime) -> Stor
 
 def assign(session: Session, story_id: int, incident_id: int) -> None:
     session.execute(_ASSIGN, {"story_id": story_id, "incident": incident_id})
+
+
+_OLD_BANDS = (select(_sb.band, _sb.story_id).where(_sb.created_at < bindparam("before"))
+              .limit(bindparam("limit", type_=_sb.story_id.type)))
+
+
+def prune_bands(session: Session, before: datetime, limit: int = 2000) -> int:
+    """Delete up to ``limit`` band rows created before ``before``; returns how many.
+
+    find_story only looks at bands of the story window, so older ones are dead weight:
+    kept, they made the band index (32 rows per story) grow with the archive, and
+    every new story's inserts slower with it. The story rows and their signatures stay.
+    """
+    old = session.execute(_OLD_BANDS, {"before": before, "limit": limit}).all()
+    if old:
+        session.execute(StoryBand.__table__.delete().where(tuple_(_sb.band, _sb.story_id).in_(
+            [tuple(row) for row in old])))
+    return len(old)

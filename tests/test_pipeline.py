@@ -271,3 +271,23 @@ def test_poll_once_writes_its_unchanged_polls_before_it_returns(feed_server, wri
     assert report.polls[0].outcome == "not_modified"
     row = _feed_row(app, "etag")
     assert row.polls == 2 and row.lease_owner is None and row.last_status == 304
+
+
+def test_poll_once_drops_story_bands_past_the_story_window(feed_server, write_config):
+    from pipeline import story_store
+    from pipeline.models import StoryBand
+    from pipeline.stories import signature
+
+    url = feed_server.set("/s.xml", rss([item(SPORT_TITLE, SPORT_TEXT, "https://sport.example/x")]))
+    app = App.build(load_config(write_config([{"name": "sport", "url": url}])))
+    try:
+        with app.sessions.begin() as session:
+            story_store.create_story(session, signature(BORDER_TITLE, BORDER_TEXT), now() - timedelta(days=4))
+            story_store.create_story(session, signature(BUSINESS_TITLE, BUSINESS_TEXT), now() - timedelta(hours=1))
+        run_once(app)
+        with app.sessions() as session:
+            ages = {row.created_at.replace(tzinfo=None) > (now() - timedelta(days=1)).replace(tzinfo=None)
+                    for row in session.scalars(select(StoryBand))}
+        assert ages == {True}  # the four-day-old story's bands are gone, the recent one's kept
+    finally:
+        app.close()

@@ -291,6 +291,30 @@ def test_a_read_only_transaction_waits_for_no_writer(sessions):
         assert seen == [0] and time.monotonic() - started < 2  # the committed value, at once
 
 
+def test_story_bands_past_the_window_are_pruned_in_chunks(sessions):
+    from pipeline import story_store
+    from pipeline.models import StoryBand
+    from pipeline.stories import signature
+
+    def story(n: int, at: datetime) -> story_store.StoryRef:
+        with sessions.begin() as s:
+            return story_store.create_story(s, signature(f"Report {n} on shelling", f"words {n} " * 40), at)
+
+    old = [story(n, T0 - timedelta(days=5)) for n in range(70)]  # 70 x 32 bands: more than one chunk
+    recent = story(999, T0)
+    with sessions.begin() as s:
+        assert story_store.prune_bands(s, T0 - timedelta(days=3)) == 2000  # one chunk at a time
+    with sessions.begin() as s:
+        assert story_store.prune_bands(s, T0 - timedelta(days=3)) == 70 * 32 - 2000
+        assert story_store.prune_bands(s, T0 - timedelta(days=3)) == 0
+    with sessions() as s:
+        left = s.execute(select(StoryBand.story_id).distinct()).scalars().all()
+        assert left == [recent.id] and old[0].id not in left
+        # The recent story is still found; the old ones are past the window anyway.
+        assert story_store.find_story(s, signature("Report 999 on shelling", "words 999 " * 40),
+                                      T0 - timedelta(days=3)) == recent
+
+
 def test_daemon_rows_keep_host_pid_and_role(sessions):
     me = daemons.Identity.new("poll-once")
     with sessions.begin() as s:
