@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 import hostileserver as hs
+from conftest import make_certificate
 from pipeline import netguard
 from pipeline.fetch import FetchRequest, HttpFetcher, parse_retry_after
 from pipeline.plainhttp import PlainTransport
@@ -181,12 +180,7 @@ def test_paths_are_sent_percent_encoded(feed_server, path):
 @pytest.fixture
 def tls_server(tmp_path):
     """An HTTPS server on 127.0.0.1 with a self-signed certificate made for the test."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
+    cert, key = make_certificate(tmp_path)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802

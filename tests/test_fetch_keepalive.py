@@ -11,10 +11,8 @@ and no network library is mocked.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conftest import make_certificate
 from pipeline import netguard
 from pipeline.fetch import FetchRequest, HttpFetcher, _Watchdog
 from pipeline.netguard import Guard, Policy
@@ -450,12 +449,7 @@ def test_a_forked_child_does_not_use_the_parents_idle_connections(server):
 @pytest.fixture
 def tls_context(tmp_path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """(server context, client context trusting it) for a certificate made for the test."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
+    cert, key = make_certificate(tmp_path)
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(cert, key)
     return server_side, ssl.create_default_context(cafile=str(cert))
