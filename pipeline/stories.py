@@ -84,12 +84,19 @@ def signature(title: str, text: str) -> Signature | None:
 
 
 def bands(sig: Signature) -> list[int]:
-    """LSH band keys as signed 63-bit integers (an indexed BIGINT column)."""
+    """LSH band keys as signed 63-bit integers (an indexed BIGINT column).
+
+    Kept on the signature once worked out: a new story's lookup and its creation
+    both need them."""
+    known = sig.__dict__.get("_bands")
+    if known is not None:
+        return known
     keys = []
     for band in range(BANDS):
         chunk = sig.values[band * ROWS:(band + 1) * ROWS].astype("<u4").tobytes()
         digest = hashlib.blake2b(sig.mode[0].encode() + bytes([band]) + chunk, digest_size=8).digest()
         keys.append(struct.unpack("<q", digest)[0] >> 1)
+    object.__setattr__(sig, "_bands", keys)  # a cache beside the frozen fields
     return keys
 
 
