@@ -92,15 +92,13 @@ class StateCache:
         while len(self._states) > self.size:
             self._states.popitem(last=False)
 
-    def drop(self, incident_id: int) -> None:
-        self._states.pop(incident_id, None)
-
 
 _STATE_COLUMNS = [c for c in _INCIDENTS.c if c.name not in ("key", "first_article_id")]
 _WINDOW_LIMIT = 500
 _IN_WINDOW = (select(_ic.id, _ic.last_update).where(_ic.last_event >= bindparam("lo"), _ic.first_event <= bindparam("hi"))
               .order_by(_ic.last_event.desc()).limit(_WINDOW_LIMIT))
 _STATES = select(*_STATE_COLUMNS).where(_ic.id.in_(bindparam("ids", expanding=True)))
+_VERSION = select(_ic.id, _ic.last_update).where(_ic.id == bindparam("incident_id"))
 
 
 def candidates(session: Session, when: datetime, window: timedelta, cache: StateCache) -> list[IncidentState]:
@@ -119,9 +117,6 @@ def load(session: Session, incident_id: int, cache: StateCache) -> IncidentState
     rows = session.execute(_VERSION, {"incident_id": incident_id}).all()
     found = _states(session, rows, cache)
     return found[0] if found else None
-
-
-_VERSION = select(_ic.id, _ic.last_update).where(_ic.id == bindparam("incident_id"))
 
 
 def _states(session: Session, rows: Sequence[Any], cache: StateCache) -> list[IncidentState]:
