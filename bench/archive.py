@@ -30,7 +30,7 @@ import numpy as np
 from bench.load import title_summary
 from pipeline.db import make_engine, migrate
 from pipeline.process import STORY_WINDOW
-from pipeline.stories import BANDS, bands, signature
+from pipeline.stories import BANDS, signature
 
 PER_DAY = 5000
 FEEDS = 1000
@@ -101,7 +101,7 @@ def _stories(con: sqlite3.Connection, size: int, now: datetime, recent: list[tup
             sig = real.get(s)
             raw = sig.to_bytes() if sig is not None else b"b" + random_sigs[i].astype("<u4").tobytes()
             rows.append((s + 1, raw, when))
-            keys = set(bands(sig)) if sig is not None else rng.integers(-2**62, 2**62, BANDS).tolist()
+            keys = set(sig.bands) if sig is not None else rng.integers(-2**62, 2**62, BANDS).tolist()
             if when >= window_start:  # older bands are pruned by the daemon (Ingestor.prune_story_index)
                 bands_ += [(int(k), s + 1, when) for k in keys]
         con.executemany("INSERT INTO stories (id, signature, created_at) VALUES (?,?,?)", rows)

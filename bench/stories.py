@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from pipeline.db import make_engine, migrate
 from pipeline.models import Story, StoryBand
-from pipeline.stories import bands, same_story, signature
+from pipeline.stories import same_story, signature
 from pipeline.story_store import create_story, find_story
 
 WORDS = ("shelling artillery drone strike village town border troops forces ministry said killed wounded "
@@ -52,7 +52,7 @@ def fill(sessions: sessionmaker, size: int, rng: random.Random) -> list[str]:
             story = Story(signature=sig.to_bytes(), created_at=created)
             session.add(story)
             session.flush()
-            session.add_all(StoryBand(band=b, story_id=story.id, created_at=created) for b in set(bands(sig)))
+            session.add_all(StoryBand(band=b, story_id=story.id, created_at=created) for b in set(sig.bands))
     return texts
 
 

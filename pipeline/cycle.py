@@ -55,6 +55,7 @@ def run_once(app: App, *, sleep: float = 0.2) -> CycleReport:
                     else PollReport(f.name, "skipped", error="being polled by another process"), feeds))
         finally:
             app.ingestor.flush_unchanged(force=True)
+            app.ingestor.defer_unchanged = False  # a later direct poll writes at once again
     app.ingestor.flush_updates(force=True)  # nothing runs after us to send batched updates later
     app.ingestor.prune_story_index()  # nor to keep the story index to its window
     deadline = time.monotonic() + app.config.delivery.drain_timeout

@@ -38,7 +38,6 @@ from rules import RuleSet
 
 log = logging.getLogger("cfwatch.poll")
 _PRUNE_MARGIN = timedelta(hours=1)  # daemons' clocks may differ a little
-_PRUNE_CHUNK = 2000  # story_store.prune_bands' default
 
 
 @dataclass
@@ -257,7 +256,7 @@ class Ingestor:
             with self._writes, self.sessions.begin() as session:
                 count = story_store.prune_bands(session, before)
             dropped += count
-            if count < _PRUNE_CHUNK:
+            if count < story_store.PRUNE_CHUNK:
                 return dropped
 
     def _classify(self, article: ParsedArticle) -> Any:

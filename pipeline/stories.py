@@ -19,6 +19,7 @@ import struct
 import unicodedata
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -46,6 +47,17 @@ class Signature:
     def from_bytes(cls, data: bytes) -> Signature:
         mode = "body" if data[:1] == b"b" else "title"
         return cls(mode, np.frombuffer(data[1:], dtype="<u4").astype(np.uint32))
+
+    @cached_property
+    def bands(self) -> list[int]:
+        """LSH band keys as signed 63-bit integers (an indexed BIGINT column); worked
+        out once: a new story's lookup and its creation both need them."""
+        keys = []
+        for band in range(BANDS):
+            chunk = self.values[band * ROWS:(band + 1) * ROWS].astype("<u4").tobytes()
+            digest = hashlib.blake2b(self.mode[0].encode() + bytes([band]) + chunk, digest_size=8).digest()
+            keys.append(struct.unpack("<q", digest)[0] >> 1)
+        return keys
 
 
 def words(text: str) -> list[str]:
@@ -81,23 +93,6 @@ def signature(title: str, text: str) -> Signature | None:
     hashed = np.fromiter((zlib.crc32(item) % _PRIME for item in items), dtype=np.uint64, count=len(items))
     values = ((_A * hashed[np.newaxis, :] + _B) % _PRIME).min(axis=1)
     return Signature(mode, values.astype(np.uint32))
-
-
-def bands(sig: Signature) -> list[int]:
-    """LSH band keys as signed 63-bit integers (an indexed BIGINT column).
-
-    Kept on the signature once worked out: a new story's lookup and its creation
-    both need them."""
-    known = sig.__dict__.get("_bands")
-    if known is not None:
-        return known
-    keys = []
-    for band in range(BANDS):
-        chunk = sig.values[band * ROWS:(band + 1) * ROWS].astype("<u4").tobytes()
-        digest = hashlib.blake2b(sig.mode[0].encode() + bytes([band]) + chunk, digest_size=8).digest()
-        keys.append(struct.unpack("<q", digest)[0] >> 1)
-    object.__setattr__(sig, "_bands", keys)  # a cache beside the frozen fields
-    return keys
 
 
 def similarity(a: Signature, b: Signature) -> float:

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from pipeline.models import Story, StoryBand
-from pipeline.stories import Signature, bands, similarity, same_story
+from pipeline.stories import Signature, similarity, same_story
 
 
 _INSERT_STORY = Story.__table__.insert().returning(Story.__table__.c.id)  # built once: see pipeline.store
@@ -32,7 +32,7 @@ _ASSIGN = Story.__table__.update().where(_st.id == bindparam("story_id")).values
 
 def find_story(session: Session, sig: Signature, since: datetime) -> StoryRef | None:
     """The most similar recent story sharing a band with ``sig``, if similar enough."""
-    candidates = session.execute(_SHARING_A_BAND, {"bands": bands(sig), "since": since})
+    candidates = session.execute(_SHARING_A_BAND, {"bands": sig.bands, "since": since})
     best, best_score = None, 0.0
     for story_id, incident_id, raw in candidates:
         other = Signature.from_bytes(raw)
@@ -49,7 +49,7 @@ def create_story(session: Session, sig: Signature | None, now: datetime) -> Stor
     if sig is not None:
         # One executemany of plain rows: ORM objects for 32 band rows cost several times more.
         session.execute(_INSERT_BAND, [{"band": key, "story_id": story_id, "created_at": now}
-                                       for key in set(bands(sig))])
+                                       for key in set(sig.bands)])
     return StoryRef(story_id, None)
 
 
@@ -61,7 +61,10 @@ _OLD_BANDS = (select(_sb.band, _sb.story_id).where(_sb.created_at < bindparam("b
               .limit(bindparam("limit", type_=_sb.story_id.type)))
 
 
-def prune_bands(session: Session, before: datetime, limit: int = 2000) -> int:
+PRUNE_CHUNK = 2000  # band rows per delete: each chunk is a short write transaction
+
+
+def prune_bands(session: Session, before: datetime, limit: int = PRUNE_CHUNK) -> int:
     """Delete up to ``limit`` band rows created before ``before``; returns how many.
 
     find_story only looks at bands of the story window, so older ones are dead weight:

@@ -225,6 +225,7 @@ def test_unchanged_polls_are_written_together_when_deferred(feed_server, write_c
         polls_before = {f.name: _feed_row(app, f.name).polls for f in app.feeds}
         clock_now[0] += timedelta(minutes=10)
         app.ingestor.defer_unchanged = True
+        app.ingestor._unchanged.linger = 60  # noqa: SLF001 (no flush by age while the test looks)
         leased = app.ingestor.claim_all(app.feeds)
         reports = [app.ingestor.poll(f, force=True, leased=leased[f.name]) for f in app.feeds]
         assert {r.outcome for r in reports} == {"not_modified"}

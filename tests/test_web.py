@@ -399,19 +399,24 @@ def test_serving_every_route_changes_nothing_in_the_database(site, client):
     assert sqlite_dump(path) == before
 
 
-def test_the_web_engine_cannot_write(site):
+def assert_cannot_write(url: str, error: type[Exception], message: str) -> None:
     from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
 
     from pipeline.web.readonly import readonly_engine
 
-    engine = readonly_engine(database_url(site))
+    engine = readonly_engine(url)
     try:
-        with pytest.raises(OperationalError, match="readonly"):
+        with pytest.raises(error, match=message):
             with engine.begin() as connection:
                 connection.execute(text("DELETE FROM alerts"))
     finally:
         engine.dispose()
+
+
+def test_the_web_engine_cannot_write(site):
+    from sqlalchemy.exc import OperationalError
+
+    assert_cannot_write(database_url(site), OperationalError, "readonly")
 
 
 # ---- PostgreSQL: the SQL that differs between stores -------------------------------
@@ -436,15 +441,6 @@ def test_routes_on_postgresql(backend, postgres_url, tmp_path):
     assert 'cfwatch_delivery_latency_seconds_count{notifier="archive"} 3.0' in metrics
     feed = feedparser.parse(io.BytesIO(client.get("/alerts.atom").content))
     assert len(feed.entries) == 3
-    from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from pipeline.web.readonly import readonly_engine
-
-    engine = readonly_engine(postgres_url)
-    try:
-        with pytest.raises(DBAPIError, match="read-only"):
-            with engine.begin() as connection:
-                connection.execute(text("DELETE FROM alerts"))
-    finally:
-        engine.dispose()
+    assert_cannot_write(postgres_url, DBAPIError, "read-only")
